@@ -1,0 +1,86 @@
+from adminsortable2.admin import SortableAdminBase, SortableInlineAdminMixin
+from django.contrib import admin
+from django.db.models import Count
+
+from .models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
+
+
+class SectionInline(SortableInlineAdminMixin, admin.TabularInline):
+    model = Section
+    fields = ["order", "title", "summary"]
+    extra = 0
+    show_change_link = True
+
+
+class FAQInline(SortableInlineAdminMixin, admin.StackedInline):
+    model = FAQEntry
+    fields = ["order", "question", "answer"]
+    extra = 0
+
+
+@admin.register(Course)
+class CourseAdmin(SortableAdminBase, admin.ModelAdmin):
+    list_display = ["title", "slug", "section_count", "lesson_count"]
+    search_fields = ["title", "tagline"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [SectionInline, FAQInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_sections=Count("sections", distinct=True), n_lessons=Count("lessons", distinct=True)
+        )
+
+    @admin.display(description="sections", ordering="n_sections")
+    def section_count(self, course):
+        return course.n_sections
+
+    @admin.display(description="lessons", ordering="n_lessons")
+    def lesson_count(self, course):
+        return course.n_lessons
+
+
+class LessonInline(SortableInlineAdminMixin, admin.TabularInline):
+    model = Lesson
+    fields = ["order", "title", "slug", "video_minutes", "release_at", "is_free_preview"]
+    prepopulated_fields = {"slug": ["title"]}
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Section)
+class SectionAdmin(SortableAdminBase, admin.ModelAdmin):
+    list_display = ["title", "course", "order"]
+    list_filter = ["course"]
+    search_fields = ["title", "summary"]
+    inlines = [LessonInline]
+
+
+class ResourceInline(SortableInlineAdminMixin, admin.StackedInline):
+    model = Resource
+    fields = ["order", "title", "url", "file", "note"]
+    extra = 0
+
+
+@admin.register(Lesson)
+class LessonAdmin(SortableAdminBase, admin.ModelAdmin):
+    list_display = ["title", "section", "course", "release_at", "is_free_preview", "video_minutes"]
+    list_filter = ["course", "section", "is_free_preview"]
+    list_select_related = ["section", "course"]
+    search_fields = ["title", "slug", "body"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [ResourceInline]
+    fieldsets = [
+        (None, {"fields": ["section", "title", "slug", "estimated_minutes", "release_at", "is_free_preview"]}),
+        ("Video", {"fields": ["video_url", "video_file", "video_minutes", "captions", "transcript"]}),
+        ("Text", {"fields": ["body"]}),
+    ]
+
+
+@admin.register(LessonProgress)
+class LessonProgressAdmin(admin.ModelAdmin):
+    list_display = ["user", "lesson", "completed_at", "video_position", "updated_at"]
+    list_filter = ["lesson__course", ("completed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user", "lesson"]
+    search_fields = ["user__email", "lesson__title"]
+    raw_id_fields = ["user", "lesson"]
+    date_hierarchy = "updated_at"

@@ -1,0 +1,165 @@
+"""Build the demo course: Advanced WebRTC Architecture, two runs, an instructor and two students.
+
+Running it again changes nothing: every object is looked up by its natural key and only
+created when missing.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from courses.models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
+from enrollment.models import Enrollment, Run, Tier
+
+from ._demo_content import COURSE, FAQ, SECTIONS
+
+DEMO_VIDEO = Path(__file__).resolve().parents[2] / "demo_assets" / "demo-lesson.webm"
+VIDEO_NAME = "lessons/videos/demo-lesson.webm"
+CAPTIONS_NAME = "lessons/captions/demo-lesson.vtt"
+CAPTIONS = """WEBVTT
+
+00:00.000 --> 00:10.000
+Welcome to this lesson of Advanced WebRTC Architecture.
+
+00:10.000 --> 00:25.000
+We start with the big picture, then go into the details.
+
+00:25.000 --> 00:45.000
+Pause whenever you like: the page remembers where you stopped.
+
+00:45.000 --> 01:00.000
+Read the material below the video before the next lesson.
+"""
+TRANSCRIPT = """00:00 Welcome to this lesson of Advanced WebRTC Architecture.
+00:10 We start with the big picture, then go into the details.
+00:25 Pause whenever you like: the page remembers where you stopped.
+00:45 Read the material below the video before the next lesson."""
+
+INSTRUCTOR = ("instructor@example.com", "teach-webrtc-2026", "Ada", "Instructor")
+STUDENTS = [
+    ("student@example.com", "learn-webrtc-2026", "Sam", "Standard", Tier.Kind.STANDARD),
+    ("officehours@example.com", "learn-webrtc-2026", "Olivia", "Office-Hours", Tier.Kind.OFFICE_HOURS),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo course, runs and users (safe to run again: nothing changes the second time)."
+
+    def handle(self, *args, **options):
+        now = timezone.now()
+        with transaction.atomic():
+            course = self._course(now)
+            current, upcoming = self._runs(course, now)
+            users = self._users(current)
+            self._demo_progress(users[0], course, now)
+        self._store_media()
+        self.stdout.write(self.style.SUCCESS(f"Demo course ready: {course.title}"))
+        self.stdout.write("")
+        self.stdout.write("Demo logins (open http://127.0.0.1:8000/accounts/login/):")
+        self.stdout.write(f"  instructor (staff, admin at /admin/): {INSTRUCTOR[0]} / {INSTRUCTOR[1]}")
+        for email, password, _first, _last, kind in STUDENTS:
+            self.stdout.write(f"  student, {Tier.Kind(kind).label.lower()} tier:  {email} / {password}")
+        self.stdout.write(f"  current run: {current.title}; next run (on sale): {upcoming.title}")
+
+    def _course(self, now):
+        course, created = Course.objects.get_or_create(slug=COURSE["slug"], defaults={
+            key: COURSE[key] for key in ("title", "tagline", "description", "instructor_name", "contact_email")
+        })  # fmt: skip
+        if not created:
+            return course
+        for position, entry in enumerate(FAQ):
+            FAQEntry.objects.create(course=course, order=position, question=entry[0], answer=entry[1])
+        coming_soon_set = False  # the demo has exactly one "coming soon" lesson
+        for section_position, spec in enumerate(SECTIONS):
+            section = Section.objects.create(
+                course=course, order=section_position, title=spec["title"], summary=spec["summary"]
+            )
+            for lesson_position, lesson_spec in enumerate(spec["lessons"]):
+                has_video = lesson_spec.get("video", True)
+                lesson = Lesson.objects.create(
+                    section=section,
+                    order=lesson_position,
+                    title=lesson_spec["title"],
+                    slug=lesson_spec["slug"],
+                    body=lesson_spec["body"],
+                    estimated_minutes=lesson_spec.get("minutes", 15),
+                    video_minutes=1 if has_video else 0,
+                    video_file=VIDEO_NAME if has_video else "",
+                    captions=CAPTIONS_NAME if has_video else "",
+                    transcript=TRANSCRIPT if has_video else "",
+                    is_free_preview=lesson_spec.get("preview", False),
+                    release_at=None,
+                )
+                if lesson_spec.get("coming_soon") and not coming_soon_set:
+                    lesson.release_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+                    lesson.save()
+                    coming_soon_set = True
+                for resource_position, (title, url, note) in enumerate(lesson_spec.get("reading", [])):
+                    Resource.objects.create(lesson=lesson, order=resource_position, title=title, url=url, note=note)
+        return course
+
+    def _runs(self, course, now):
+        start_of_hour = now.replace(minute=0, second=0, microsecond=0)
+        current, created = Run.objects.get_or_create(slug="webrtc-current", defaults={
+            "course": course, "title": "Current cohort", "starts_at": start_of_hour - timedelta(days=3),
+            "enrollment_open": False,
+        })  # fmt: skip
+        if created:
+            self._tiers(current)
+        upcoming, created = Run.objects.get_or_create(slug="webrtc-next", defaults={
+            "course": course, "title": "Next cohort", "starts_at": start_of_hour + timedelta(days=30),
+            "enrollment_open": True,
+        })  # fmt: skip
+        if created:
+            self._tiers(upcoming)
+        return current, upcoming
+
+    def _tiers(self, run):
+        Tier.objects.create(
+            run=run, kind=Tier.Kind.STANDARD, name="Standard", price="240.00", currency="USD", months=2,
+            description="All lessons and reading material\nThe course forum",
+        )  # fmt: skip
+        Tier.objects.create(
+            run=run, kind=Tier.Kind.OFFICE_HOURS, name="With office hours", price="480.00", currency="USD", months=4,
+            includes_office_hours=True,
+            description="Everything in Standard\nLive office hours twice a week, at times for different time zones",
+        )  # fmt: skip
+
+    def _users(self, run):
+        email, password, first, last = INSTRUCTOR
+        if not User.objects.filter(email=email).exists():
+            User.objects.create_superuser(email=email, password=password, first_name=first, last_name=last)
+        students = []
+        for email, password, first, last, kind in STUDENTS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email=email, password=password, first_name=first, last_name=last)
+            Enrollment.objects.get_or_create(
+                user=user, run=run,
+                defaults={
+                    "tier": run.tiers.get(kind=kind), "source": Enrollment.Source.ADMIN, "enrolled_at": run.starts_at,
+                },
+            )  # fmt: skip
+            students.append(user)
+        return students
+
+    def _demo_progress(self, student, course, now):
+        """Give the standard student two finished lessons, so the demo shows ticks and progress."""
+        if LessonProgress.objects.filter(user=student).exists():
+            return
+        for offset, lesson in enumerate(Lesson.objects.filter(course=course).in_syllabus_order()[:2]):
+            when = now - timedelta(days=2, hours=-offset)
+            LessonProgress.objects.create(user=student, lesson=lesson, completed_at=when, updated_at=when)
+
+    def _store_media(self):
+        if not default_storage.exists(VIDEO_NAME):
+            with DEMO_VIDEO.open("rb") as handle:
+                default_storage.save(VIDEO_NAME, handle)
+        if not default_storage.exists(CAPTIONS_NAME):
+            default_storage.save(CAPTIONS_NAME, ContentFile(CAPTIONS.encode()))

@@ -1,0 +1,215 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from .markdown import render_markdown
+from .video import embed_for, parse_transcript
+
+
+class Course(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    tagline = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True, help_text="Markdown. Shown on the public landing page.")
+    description_html = models.TextField(blank=True, editable=False)
+    instructor_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True, help_text="Shown to visitors who have a question.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.description_html = render_markdown(self.description)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("courses:landing", args=[self.slug])
+
+
+class Section(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sections")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="Plain text. Shown in the syllabus.")
+    order = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Lessons carry their course for fast lookups; keep it right if a section moves.
+        self.lessons.exclude(course_id=self.course_id).update(course_id=self.course_id)
+
+
+class LessonQuerySet(models.QuerySet):
+    def released(self, *, at=None):
+        at = at or timezone.now()
+        return self.filter(Q(release_at__isnull=True) | Q(release_at__lte=at))
+
+    def in_syllabus_order(self):
+        return self.order_by("section__order", "section_id", "order", "id")
+
+
+class Lesson(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons", editable=False)
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="lessons")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(help_text="Part of the lesson's address; unique within the course.")
+    order = models.PositiveIntegerField(default=0, db_index=True)
+    video_url = models.URLField(
+        blank=True, help_text="A YouTube or Vimeo link (embedded without tracking cookies) or a direct .mp4/.webm URL."
+    )
+    video_file = models.FileField(
+        upload_to="lessons/videos/",
+        blank=True,
+        validators=[FileExtensionValidator(["mp4", "webm", "ogv", "m4v", "mov"])],
+        help_text="Or upload the video; only students with access can load it.",
+    )
+    captions = models.FileField(
+        upload_to="lessons/captions/",
+        blank=True,
+        validators=[FileExtensionValidator(["vtt"])],
+        help_text="Optional WebVTT captions for an uploaded or direct video.",
+    )
+    transcript = models.TextField(
+        blank=True, help_text='Optional. One line per passage, starting with its time: "01:23 What we cover".'
+    )
+    video_minutes = models.PositiveSmallIntegerField(default=0, help_text="Length of the video, for the syllabus.")
+    body = models.TextField(blank=True, help_text="Markdown. Code blocks (```) keep their formatting.")
+    body_html = models.TextField(blank=True, editable=False)
+    estimated_minutes = models.PositiveSmallIntegerField(default=10, help_text="Time to work through the lesson.")
+    release_at = models.DateTimeField(
+        null=True, blank=True, help_text="Leave empty to release at once; a future time shows it as coming soon."
+    )
+    is_free_preview = models.BooleanField(
+        "free preview", default=False, help_text="Anyone may open it, also visitors who are not enrolled."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LessonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [models.UniqueConstraint(fields=["course", "slug"], name="lesson_slug_unique_in_course")]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.course_id = self.section.course_id
+        self.body_html = render_markdown(self.body)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("courses:lesson", args=[self.course.slug, self.slug])
+
+    def validate_constraints(self, exclude=None):
+        # course is not a form field; fill it so the slug check runs in the admin too.
+        if self.section_id and not self.course_id:
+            self.course_id = self.section.course_id
+        super().validate_constraints(exclude=exclude)
+
+    def is_released(self, *, at=None):
+        return self.release_at is None or self.release_at <= (at or timezone.now())
+
+    @property
+    def has_html5_video(self):
+        return bool(self.video_file) or bool(self.video_url and not embed_for(self.video_url))
+
+    def embed(self, *, start=0):
+        return None if self.video_file else embed_for(self.video_url, start=int(start))
+
+    @property
+    def transcript_lines(self):
+        return parse_transcript(self.transcript)
+
+
+class Resource(models.Model):
+    """A reading item of a lesson: a link or an uploaded file."""
+
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="resources")
+    title = models.CharField(max_length=200)
+    note = models.TextField(blank=True, help_text="Why it is worth reading.")
+    url = models.URLField(blank=True)
+    file = models.FileField(upload_to="lessons/resources/", blank=True)
+    order = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(url="") & ~Q(file="")) | (~Q(url="") & Q(file="")),
+                name="resource_is_link_or_file",
+                violation_error_message="Give either a link or a file, not both.",
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        if self.url:
+            return self.url
+        return reverse("courses:resource", args=[self.lesson.course.slug, self.pk])
+
+    def clean(self):
+        if bool(self.url) == bool(self.file):
+            raise ValidationError("Give either a link or a file, not both.")
+
+    @property
+    def is_file(self):
+        return bool(self.file)
+
+
+class LessonProgress(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress")
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="progress")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    video_position = models.FloatField(default=0, help_text="Seconds into the video where the student stopped.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "lesson progress"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "lesson"], name="one_progress_per_user_and_lesson"),
+            models.CheckConstraint(condition=Q(video_position__gte=0), name="video_position_not_negative"),
+        ]
+        indexes = [models.Index(fields=["user", "-updated_at"], name="progress_recent_idx")]
+
+    def __str__(self):
+        return f"{self.user} – {self.lesson}"
+
+    @property
+    def is_completed(self):
+        return self.completed_at is not None
+
+
+class FAQEntry(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="faq_entries")
+    question = models.CharField(max_length=300)
+    answer = models.TextField(help_text="Markdown.")
+    answer_html = models.TextField(blank=True, editable=False)
+    order = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "FAQ entry"
+        verbose_name_plural = "FAQ entries"
+
+    def __str__(self):
+        return self.question
+
+    def save(self, *args, **kwargs):
+        self.answer_html = render_markdown(self.answer)
+        super().save(*args, **kwargs)

@@ -1,0 +1,219 @@
+import mimetypes
+import os
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db import connection
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from enrollment.access import LOGIN_REQUIRED, course_access
+from enrollment.models import Enrollment, Run
+
+from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
+from .pdf import syllabus_pdf
+from .selectors import course_totals, neighbours, sections_with_lessons, syllabus_for
+from .services import record_video_position, set_lesson_completed
+
+MARKED_COMPLETE = "Lesson marked complete."
+MARKED_INCOMPLETE = "Lesson marked as not complete."
+
+
+def refuse(request, decision, *, course, lesson=None):
+    """Answer a refused request: visitors go to log in; others learn why, never the content."""
+    if decision.reason == LOGIN_REQUIRED:
+        return redirect_to_login(request.get_full_path())
+    context = {"course": course, "lesson": lesson, "decision": decision}
+    return render(request, "courses/access_denied.html", context, status=403)
+
+
+def home(request):
+    """Send a student to their course, everyone else to the course on offer."""
+    if request.user.is_authenticated:
+        enrollment = (
+            Enrollment.objects.filter(user=request.user).select_related("run__course").order_by("-run__starts_at").first()
+        )
+        if enrollment:
+            return redirect("courses:home", enrollment.run.course.slug)
+    courses = list(Course.objects.all()[:2])
+    if len(courses) == 1:
+        return redirect(courses[0])
+    return render(request, "courses/course_list.html", {"courses": Course.objects.all()})
+
+
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def _offered_run(course):
+    return (
+        Run.objects.open_for_enrollment()
+        .filter(course=course, starts_at__gte=timezone.now() - timezone.timedelta(days=14))
+        .prefetch_related("tiers")
+        .order_by("starts_at")
+        .first()
+    )
+
+
+def landing(request, slug):
+    course = get_object_or_404(Course, slug=slug)
+    sections = sections_with_lessons(course)
+    context = {
+        "course": course,
+        "sections": sections,
+        "lesson_count": sum(len(section.lessons.all()) for section in sections),
+        "video_minutes": sum(lesson.video_minutes for section in sections for lesson in section.lessons.all()),
+        "run": _offered_run(course),
+        "faq_entries": course.faq_entries.all()[:5],
+        "now": timezone.now(),
+    }
+    return render(request, "courses/course_landing.html", context)
+
+
+def faq(request, slug):
+    course = get_object_or_404(Course, slug=slug)
+    entries = FAQEntry.objects.filter(course=course)
+    return render(request, "courses/course_faq.html", {"course": course, "entries": entries})
+
+
+def syllabus_download(request, slug):
+    course = get_object_or_404(Course, slug=slug)
+    response = HttpResponse(syllabus_pdf(course, run=_offered_run(course)), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{course.slug}-syllabus.pdf"'
+    return response
+
+
+def course_home(request, slug):
+    course = get_object_or_404(Course, slug=slug)
+    access = course_access(request.user, course)
+    decision = access.course_home()
+    if not decision:
+        return refuse(request, decision, course=course)
+    syllabus = syllabus_for(course, user=request.user, at=access.at)
+    context = {"course": course, "access": access, "syllabus": syllabus, "totals": course_totals(course)}
+    return render(request, "courses/course_home.html", context)
+
+
+def _lesson_or_404(slug, lesson_slug):
+    return get_object_or_404(Lesson.objects.select_related("course", "section"), course__slug=slug, slug=lesson_slug)
+
+
+def lesson_detail(request, slug, lesson_slug):
+    lesson = _lesson_or_404(slug, lesson_slug)
+    course = lesson.course
+    access = course_access(request.user, course)
+    decision = access.lesson(lesson)
+    if not decision:
+        return refuse(request, decision, course=course, lesson=lesson)
+    progress = None
+    if request.user.is_authenticated:
+        progress = LessonProgress.objects.filter(user=request.user, lesson=lesson).first()
+    previous, following = neighbours(course, lesson)
+    position = int(progress.video_position) if progress else 0
+    context = {
+        "course": course,
+        "lesson": lesson,
+        "access": access,
+        "progress": progress,
+        "resources": list(lesson.resources.all()),
+        "previous": previous,
+        "next": following,
+        "embed": lesson.embed(start=position),
+        "resume_at": position,
+        "transcript": lesson.transcript_lines,
+    }
+    return render(request, "courses/lesson_detail.html", context)
+
+
+@require_POST
+@login_required
+def lesson_complete(request, slug, lesson_slug):
+    lesson = _lesson_or_404(slug, lesson_slug)
+    decision = course_access(request.user, lesson.course).lesson(lesson)
+    if not decision:
+        return refuse(request, decision, course=lesson.course, lesson=lesson)
+    completed = request.POST.get("completed") == "1"
+    set_lesson_completed(user=request.user, lesson=lesson, completed=completed)
+    messages.success(request, MARKED_COMPLETE if completed else MARKED_INCOMPLETE)
+    return redirect(lesson)
+
+
+@require_POST
+def lesson_position(request, slug, lesson_slug):
+    """Save the video position; the page posts it while the student watches and when the tab closes."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "Log in to save your place."}, status=401)
+    lesson = _lesson_or_404(slug, lesson_slug)
+    decision = course_access(request.user, lesson.course).lesson(lesson)
+    if not decision:
+        return JsonResponse({"error": decision.message}, status=403)
+    try:
+        seconds = float(request.POST.get("seconds", ""))
+    except ValueError:
+        return JsonResponse({"error": "seconds must be a number."}, status=400)
+    if not (0 <= seconds < 24 * 3600):
+        return JsonResponse({"error": "seconds is out of range."}, status=400)
+    record_video_position(user=request.user, lesson=lesson, seconds=seconds)
+    return JsonResponse({"saved": seconds})
+
+
+def _serve_private_file(request, field_file, *, as_attachment=False):
+    """Stream a stored file, honouring a single byte Range so that video seeking works."""
+    if not field_file:
+        raise Http404("No file.")
+    try:
+        size = field_file.size
+    except OSError as error:
+        raise Http404("The file is missing.") from error
+    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
+    filename = os.path.basename(field_file.name)
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("Range", "").strip())
+    if match and (match.group(1) or match.group(2)):
+        first, last = match.groups()
+        if first:
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:
+            start, end = max(0, size - int(last)), size - 1
+        if start > end or start >= size:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        handle = field_file.open("rb")
+        handle.seek(start)
+        data = handle.read(end - start + 1)
+        handle.close()
+        response = HttpResponse(data, status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(field_file.open("rb"), content_type=content_type, as_attachment=as_attachment,
+                                filename=filename)  # fmt: skip
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def lesson_media(request, slug, lesson_slug, kind):
+    lesson = _lesson_or_404(slug, lesson_slug)
+    decision = course_access(request.user, lesson.course).lesson(lesson)
+    if not decision:
+        return refuse(request, decision, course=lesson.course, lesson=lesson)
+    field_file = {"video": lesson.video_file, "captions": lesson.captions}.get(kind)
+    if field_file is None:
+        raise Http404
+    return _serve_private_file(request, field_file)
+
+
+def resource_download(request, slug, pk):
+    resource = get_object_or_404(Resource.objects.select_related("lesson__course"), pk=pk, lesson__course__slug=slug)
+    decision = course_access(request.user, resource.lesson.course).resource(resource)
+    if not decision:
+        return refuse(request, decision, course=resource.lesson.course, lesson=resource.lesson)
+    if resource.url:
+        return redirect(resource.url)
+    return _serve_private_file(request, resource.file, as_attachment=True)

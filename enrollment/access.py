@@ -1,0 +1,153 @@
+"""The access policy: who may see what, and when. Every view asks here.
+
+Rules:
+- staff see everything, released or not;
+- a released free-preview lesson is public;
+- a student with an active enrollment sees the course home from enrolment until the access
+  window ends, and released lessons (and their files) from the run's start until it ends;
+- nobody else sees course content. A refused request learns why, never the content.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from .models import Enrollment
+
+LOGIN_REQUIRED = "login-required"
+NOT_ENROLLED = "not-enrolled"
+NOT_STARTED = "not-started"
+ACCESS_ENDED = "access-ended"
+REFUNDED = "refunded"
+CANCELLED = "cancelled"
+NOT_RELEASED = "not-released"
+
+MESSAGES = {
+    LOGIN_REQUIRED: "Log in to open this page.",
+    NOT_ENROLLED: "You are not enrolled in this course.",
+    NOT_STARTED: "The course starts on {when}. Lessons open then.",
+    ACCESS_ENDED: "Your access ended on {when}.",
+    REFUNDED: "Your enrollment was refunded, so it no longer gives access.",
+    CANCELLED: "Your enrollment was cancelled, so it no longer gives access.",
+    NOT_RELEASED: "This lesson opens on {when}.",
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+    when: datetime | None = None
+
+    def __bool__(self):
+        return self.allowed
+
+    @property
+    def message(self):
+        """Explain a refusal, with its date in the active (viewer's) time zone."""
+        if self.allowed:
+            return ""
+        when = date_format(timezone.localtime(self.when), "DATETIME_FORMAT") if self.when else ""
+        return MESSAGES[self.reason].format(when=when)
+
+
+ALLOW = Decision(True)
+
+
+def _rank(enrollment, at):
+    """Order a user's enrollments in one course: current first, then upcoming, then ended, then inactive."""
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        return (3, -enrollment.enrolled_at.timestamp())
+    if enrollment.access_starts_at > at:
+        return (1, enrollment.access_starts_at.timestamp())
+    ends_at = enrollment.access_ends_at
+    if ends_at <= at:
+        return (2, -ends_at.timestamp())
+    return (0, -ends_at.timestamp())
+
+
+class CourseAccess:
+    """What one user may do in one course at one moment. Loads the user's enrollments once."""
+
+    def __init__(self, user, course, *, at=None):
+        self.user = user
+        self.course = course
+        self.at = at or timezone.now()
+        self.is_authenticated = bool(user and user.is_authenticated)
+        self.is_staff = self.is_authenticated and user.is_staff
+        self.enrollment = self._pick_enrollment() if self.is_authenticated and not self.is_staff else None
+
+    def _pick_enrollment(self):
+        enrollments = list(
+            Enrollment.objects.filter(user=self.user, run__course=self.course).select_related("run", "tier")
+        )
+        return min(enrollments, key=lambda e: _rank(e, self.at), default=None)
+
+    def _enrollment_refusal(self, *, lessons):
+        if not self.is_authenticated:
+            return Decision(False, LOGIN_REQUIRED)
+        enrollment = self.enrollment
+        if enrollment is None:
+            return Decision(False, NOT_ENROLLED)
+        if enrollment.status == Enrollment.Status.REFUNDED:
+            return Decision(False, REFUNDED)
+        if enrollment.status == Enrollment.Status.CANCELLED:
+            return Decision(False, CANCELLED)
+        if lessons and self.at < enrollment.access_starts_at:
+            return Decision(False, NOT_STARTED, enrollment.access_starts_at)
+        if self.at >= enrollment.access_ends_at:
+            return Decision(False, ACCESS_ENDED, enrollment.access_ends_at)
+        return None
+
+    def course_home(self) -> Decision:
+        """May the user see the course home (syllabus and progress)?"""
+        if self.is_staff:
+            return ALLOW
+        return self._enrollment_refusal(lessons=False) or ALLOW
+
+    def lesson(self, lesson) -> Decision:
+        """May the user open this lesson of the course?"""
+        if self.is_staff:
+            return ALLOW
+        if not lesson.is_free_preview:
+            refusal = self._enrollment_refusal(lessons=True)
+            if refusal:
+                return refusal
+        if not lesson.is_released(at=self.at):
+            return Decision(False, NOT_RELEASED, lesson.release_at)
+        return ALLOW
+
+    def resource(self, resource) -> Decision:
+        """May the user download this reading item? Exactly when they may open its lesson."""
+        return self.lesson(resource.lesson)
+
+    @property
+    def access_ends_at(self):
+        return self.enrollment.access_ends_at if self.enrollment else None
+
+    @property
+    def days_left(self):
+        """Whole days of access left (rounded up), or None for staff and visitors."""
+        ends_at = self.access_ends_at
+        if ends_at is None:
+            return None
+        return max(0, math.ceil((ends_at - self.at).total_seconds() / 86400))
+
+
+def course_access(user, course, *, at=None) -> CourseAccess:
+    return CourseAccess(user, course, at=at)
+
+
+def can_view_course_home(user, course, *, at=None) -> Decision:
+    return CourseAccess(user, course, at=at).course_home()
+
+
+def can_open_lesson(user, lesson, *, at=None) -> Decision:
+    return CourseAccess(user, lesson.course, at=at).lesson(lesson)
+
+
+def can_download_resource(user, resource, *, at=None) -> Decision:
+    return CourseAccess(user, resource.lesson.course, at=at).resource(resource)

@@ -1,0 +1,73 @@
+from django import forms
+from django.contrib import admin
+
+from accounts.models import User, normalize_email
+
+from .models import Enrollment, Run, Tier
+
+
+class TierInline(admin.StackedInline):
+    model = Tier
+    extra = 0
+    fields = [("kind", "name"), ("price", "currency"), ("months", "includes_office_hours"), "description",
+              "stripe_price_id"]  # fmt: skip
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["title", "course", "starts_at", "enrollment_open"]
+    list_filter = ["course", "enrollment_open"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [TierInline]
+
+
+class EnrollmentForm(forms.ModelForm):
+    """Enroll one student by email; the account is created if it does not exist yet."""
+
+    email = forms.EmailField(help_text="The student's email address. A new account is created if needed.")
+
+    class Meta:
+        model = Enrollment
+        fields = ["email", "run", "tier", "source", "status", "extended_until"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["email"].initial = self.instance.user.email
+            self.fields["email"].disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        email = normalize_email(cleaned.get("email"))
+        run = cleaned.get("run")
+        if not self.instance.pk and email and run:
+            if Enrollment.objects.filter(user__email__iexact=email, run=run).exists():
+                raise forms.ValidationError(f"{email} is already enrolled in {run}.")
+        tier = cleaned.get("tier")
+        if tier and run and tier.run_id != run.pk:
+            self.add_error("tier", "Choose a tier of this run.")
+        return cleaned
+
+    def save(self, commit=True):
+        if not self.instance.pk:
+            email = normalize_email(self.cleaned_data["email"])
+            user = User.objects.filter(email__iexact=email).first()
+            if user is None:
+                user = User.objects.create_user(email=email, password=None)
+            self.instance.user = user
+        return super().save(commit=commit)
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    form = EnrollmentForm
+    list_display = ["user", "run", "tier", "status", "source", "enrolled_at", "access_ends"]
+    list_filter = ["run", "tier__kind", "status", "source"]
+    list_select_related = ["user", "run", "tier"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    date_hierarchy = "enrolled_at"
+
+    @admin.display(description="access ends")
+    def access_ends(self, enrollment):
+        return enrollment.access_ends_at
