@@ -27,7 +27,7 @@ def test_window_adds_calendar_months(settings, start, months, end):
 
 
 def test_add_months_clamps_to_last_day_of_month():
-    assert add_months(datetime(2027, 3, 31, 10), 1) == datetime(2027, 4, 30, 10)
+    assert add_months(utc(2027, 3, 31, 10), 1) == utc(2027, 4, 30, 10)
 
 
 def test_extension_later_than_window_wins(settings):
