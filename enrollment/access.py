@@ -50,7 +50,9 @@ class Decision:
         """Explain a refusal, with its date in the active (viewer's) time zone."""
         if self.allowed:
             return ""
-        when = date_format(timezone.localtime(self.when), "DATETIME_FORMAT") if self.when else ""
+        # The site's own format (as on the course home); DATETIME_FORMAT ends in "a.m." and the
+        # messages then end in "a.m..".
+        when = date_format(timezone.localtime(self.when), "j F Y, H:i") if self.when else ""
         return MESSAGES[self.reason].format(when=when)
 
 
@@ -106,7 +108,9 @@ class CourseAccess:
         """May the user see the course home (syllabus and progress)?"""
         if self.is_staff:
             return ALLOW
-        return self._enrollment_refusal(lessons=False) or ALLOW
+        # A refusal is a falsy Decision, so test for None rather than truth.
+        refusal = self._enrollment_refusal(lessons=False)
+        return refusal if refusal is not None else ALLOW
 
     def lesson(self, lesson) -> Decision:
         """May the user open this lesson of the course?"""
@@ -114,7 +118,7 @@ class CourseAccess:
             return ALLOW
         if not lesson.is_free_preview:
             refusal = self._enrollment_refusal(lessons=True)
-            if refusal:
+            if refusal is not None:
                 return refusal
         if not lesson.is_released(at=self.at):
             return Decision(False, NOT_RELEASED, lesson.release_at)
