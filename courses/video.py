@@ -29,7 +29,7 @@ def embed_for(url: str, *, start: int = 0) -> Embed | None:
             video_id = parsed.path.split("/")[2]
         else:
             video_id = parse_qs(parsed.query).get("v", [""])[0]
-        if not VIDEO_ID.match(video_id):
+        if not VIDEO_ID.fullmatch(video_id):  # match() lets "$" accept a trailing newline
             return None
         params = {"rel": 0}
         if start:
