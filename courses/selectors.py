@@ -99,7 +99,8 @@ def _continue_lesson(syllabus: Syllabus, progress) -> Lesson | None:
     if not ordered[position].completed and ordered[position].released:
         return ordered[position].lesson
     after = ordered[position + 1 :] + ordered[:position]
-    return next((item.lesson for item in after if item.released and not item.completed), ordered[position].lesson)
+    fallback = ordered[position].lesson if ordered[position].released else open_items[0].lesson
+    return next((item.lesson for item in after if item.released and not item.completed), fallback)
 
 
 def course_totals(course: Course):

@@ -52,13 +52,10 @@ def healthz(request):
 
 
 def _offered_run(course):
-    return (
-        Run.objects.open_for_enrollment()
-        .filter(course=course, starts_at__gte=timezone.now() - timezone.timedelta(days=14))
-        .prefetch_related("tiers")
-        .order_by("starts_at")
-        .first()
-    )
+    """The run on sale: the next open run to start, else the latest open one that has started."""
+    runs = list(Run.objects.open_for_enrollment().filter(course=course).prefetch_related("tiers").order_by("starts_at"))
+    now = timezone.now()
+    return next((run for run in runs if run.starts_at >= now), runs[-1] if runs else None)
 
 
 def landing(request, slug):
