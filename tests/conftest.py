@@ -55,6 +55,12 @@ def on_postgres(settings):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hash test passwords with a cheap hasher: PBKDF2 at full strength costs ~0.5 s a user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
     """Keep uploaded files of a test in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

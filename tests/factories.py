@@ -109,3 +109,20 @@ class EnrollmentFactory(factory.django.DjangoModelFactory):
     run = factory.SubFactory(RunFactory)
     tier = factory.LazyAttribute(lambda o: Tier.objects.filter(run=o.run).first() or TierFactory(run=o.run))
     source = Enrollment.Source.ADMIN
+
+
+class FileResourceFactory(ResourceFactory):
+    """A reading item that is an uploaded file (pass `file=ContentFile(b"...", name="x.txt")`)."""
+
+    url = ""
+    file = factory.django.FileField(filename="reading.txt", data=b"Reading file.")
+
+
+class FAQEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "courses.FAQEntry"
+
+    course = factory.SubFactory(CourseFactory)
+    question = factory.Sequence(lambda n: f"Question {n}?")
+    answer = "An answer."
+    order = factory.Sequence(lambda n: n)
