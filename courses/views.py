@@ -16,7 +16,7 @@ from enrollment.models import Enrollment, Run
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
-from .selectors import course_totals, neighbours, sections_with_lessons, syllabus_for
+from .selectors import neighbours, sections_with_lessons, syllabus_for
 from .services import record_video_position, set_lesson_completed
 
 MARKED_COMPLETE = "Lesson marked complete."
@@ -93,7 +93,7 @@ def course_home(request, slug):
     if not decision:
         return refuse(request, decision, course=course)
     syllabus = syllabus_for(course, user=request.user, at=access.at)
-    context = {"course": course, "access": access, "syllabus": syllabus, "totals": course_totals(course)}
+    context = {"course": course, "access": access, "syllabus": syllabus}
     return render(request, "courses/course_home.html", context)
 
 
