@@ -1,0 +1,33 @@
+"""Settings for bench/bench.py: the product's settings as production runs them (DEBUG off), plus the bench URLs.
+
+bench.py exports SECRET_KEY (one random key per run, shared by the in-process client and the gunicorn
+workers so that the sessions it creates are valid there), DATABASE_URL (its scratch database) and
+BENCH_STATIC_ROOT (a temporary collectstatic target) before anything imports this module.
+"""
+
+import os
+
+from courseweb.settings import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = os.environ.get("SECRET_KEY") or "bench-only-insecure-key"  # noqa: S105
+ROOT_URLCONF = "bench.urls"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+# What courseweb.settings derives from DEBUG, as it is with DEBUG off (whatever DEBUG was in the environment).
+STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT") or STATIC_ROOT  # noqa: F405
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+
+# Quiet: a benchmark's output is its table. Errors still reach stderr.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+}
