@@ -11,13 +11,15 @@
   var lastSaved = resumeAt;
 
   function seek(seconds) {
-    try { video.currentTime = seconds; } catch (e) { /* not seekable yet */ }
+    if (video.readyState < 1) {
+      // No duration yet: seek as soon as the metadata is in.
+      video.addEventListener("loadedmetadata", function () { seek(seconds); }, { once: true });
+      return;
+    }
+    try { video.currentTime = seconds; } catch (e) { /* not seekable */ }
   }
 
-  if (resumeAt > 0) {
-    if (video.readyState >= 1) seek(resumeAt);
-    else video.addEventListener("loadedmetadata", function () { seek(resumeAt); }, { once: true });
-  }
+  if (resumeAt > 0) seek(resumeAt);
 
   function body() {
     var data = new FormData();
@@ -67,7 +69,11 @@
     video.addEventListener("timeupdate", function () {
       var current = null;
       lines.forEach(function (button) { if (parseFloat(button.dataset.seek) <= video.currentTime) current = button; });
-      lines.forEach(function (button) { button.parentElement.classList.toggle("active", button === current); });
+      lines.forEach(function (button) {
+        var active = button === current;
+        button.parentElement.classList.toggle("active", active);
+        if (active) button.setAttribute("aria-current", "true"); else button.removeAttribute("aria-current");
+      });
     });
   }
 })();
