@@ -1,18 +1,18 @@
-from adminsortable2.admin import SortableAdminBase, SortableInlineAdminMixin
+from adminsortable2.admin import SortableAdminBase, SortableStackedInline, SortableTabularInline
 from django.contrib import admin
 from django.db.models import Count
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
 
 
-class SectionInline(SortableInlineAdminMixin, admin.TabularInline):
+class SectionInline(SortableTabularInline):
     model = Section
     fields = ["order", "title", "summary"]
     extra = 0
     show_change_link = True
 
 
-class FAQInline(SortableInlineAdminMixin, admin.StackedInline):
+class FAQInline(SortableStackedInline):
     model = FAQEntry
     fields = ["order", "question", "answer"]
     extra = 0
@@ -39,7 +39,7 @@ class CourseAdmin(SortableAdminBase, admin.ModelAdmin):
         return course.n_lessons
 
 
-class LessonInline(SortableInlineAdminMixin, admin.TabularInline):
+class LessonInline(SortableTabularInline):
     model = Lesson
     fields = ["order", "title", "slug", "video_minutes", "release_at", "is_free_preview"]
     prepopulated_fields = {"slug": ["title"]}
@@ -51,11 +51,12 @@ class LessonInline(SortableInlineAdminMixin, admin.TabularInline):
 class SectionAdmin(SortableAdminBase, admin.ModelAdmin):
     list_display = ["title", "course", "order"]
     list_filter = ["course"]
+    exclude = ["order"]  # set by dragging the sections on the course page
     search_fields = ["title", "summary"]
     inlines = [LessonInline]
 
 
-class ResourceInline(SortableInlineAdminMixin, admin.StackedInline):
+class ResourceInline(SortableStackedInline):
     model = Resource
     fields = ["order", "title", "url", "file", "note"]
     extra = 0

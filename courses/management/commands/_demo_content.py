@@ -4,7 +4,7 @@ COURSE = {
     "slug": "advanced-webrtc-architecture",
     "title": "Advanced WebRTC Architecture",
     "tagline": "Understand the limits and capabilities of WebRTC, and how to use it effectively in your product.",
-    "instructor_name": "Your instructor",
+    "instructor_name": "Dana Rivers",
     "contact_email": "instructor@example.com",
     "description": """\
 A self-paced course, run in cohorts, for developers, product managers, testers and whole teams who
