@@ -1,4 +1,7 @@
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from django.conf import settings
 
 from .tasks import send_account_email
@@ -10,7 +13,10 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix, email, context):
         """Render in the request, send through Celery (a slow SMTP server never blocks a login)."""
-        message = self.render_mail(template_prefix, email, context)
+        request = allauth_context.request
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=request.get_host() if request else "")
+        message = self.render_mail(template_prefix, email, {"request": request, "email": email,
+                                                            "current_site": site, **context})  # fmt: skip
         alternatives = getattr(message, "alternatives", [])
         html = next((content for content, mimetype in alternatives if mimetype == "text/html"), "")
         send_account_email.delay(

@@ -106,6 +106,16 @@ def test_login_by_emailed_code_works_end_to_end(client, mailoutbox, eager_celery
     assert client.get(reverse("profile")).status_code == 200
 
 
+def test_login_code_email_names_the_site(client, mailoutbox, eager_celery, settings):
+    settings.SITE_NAME = "WebRTC Course"
+    UserFactory(email="student@example.com")
+
+    client.post(reverse("account_request_login_code"), {"email": "student@example.com"})
+
+    assert mailoutbox[0].subject.startswith("[")
+    assert "Hello from WebRTC Course!" in mailoutbox[0].body
+
+
 def test_user_without_a_usable_password_can_log_in_by_code(client, mailoutbox, eager_celery):
     user = User.objects.create_user(email="bulk@example.com")  # as bulk enrolment creates them
     assert not user.has_usable_password()
