@@ -40,6 +40,7 @@ if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env("SITE_NAME", "Courseweb")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")  # for links in emails sent by workers
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -117,7 +118,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "send-due-emails": {"task": "enrollment.tasks.send_due_emails", "schedule": 60.0},
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from accounts.models import User, normalize_email
 
-from .models import Enrollment, Run, Tier
+from .models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
 
 
 class TierInline(admin.StackedInline):
@@ -15,7 +15,7 @@ class TierInline(admin.StackedInline):
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["title", "course", "starts_at", "enrollment_open"]
+    list_display = ["title", "course", "starts_at", "enrollment_open", "prelaunch_email_days"]
     list_filter = ["course", "enrollment_open"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
@@ -59,6 +59,17 @@ class EnrollmentForm(forms.ModelForm):
         return super().save(commit=commit)
 
 
+class SentEmailInline(admin.TabularInline):
+    model = SentEmail
+    fields = ["kind", "status", "queued_at", "sent_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(admin.ModelAdmin):
     form = EnrollmentForm
@@ -67,7 +78,52 @@ class EnrollmentAdmin(admin.ModelAdmin):
     list_select_related = ["user", "run", "tier"]
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     date_hierarchy = "enrolled_at"
+    inlines = [SentEmailInline]
 
     @admin.display(description="access ends")
     def access_ends(self, enrollment):
         return enrollment.access_ends_at
+
+
+@admin.register(SentEmail)
+class SentEmailAdmin(admin.ModelAdmin):
+    """What was sent to whom, and when: read-only."""
+
+    list_display = ["enrollment", "kind", "status", "queued_at", "sent_at"]
+    list_filter = ["kind", "status", "enrollment__run"]
+    list_select_related = ["enrollment__user", "enrollment__run"]
+    search_fields = ["enrollment__user__email"]
+    date_hierarchy = "queued_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["checkout_session_id", "email", "amount_total", "currency", "paid_at", "refunded_at", "enrollment"]
+    list_filter = ["currency", ("refunded_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "checkout_session_id", "reference"]
+    list_select_related = ["enrollment__user", "enrollment__run"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "received_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -23,6 +25,9 @@ class Run(models.Model):
     slug = models.SlugField(unique=True)
     starts_at = models.DateTimeField(help_text="When lessons open for this run's students.")
     enrollment_open = models.BooleanField(default=False, help_text="Offered on the landing page.")
+    prelaunch_email_days = models.PositiveSmallIntegerField(
+        "pre-launch email, days before start", default=2, help_text="When the 'course starts soon' email goes out."
+    )
 
     objects = RunQuerySet.as_manager()
 
@@ -31,6 +36,10 @@ class Run(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def prelaunch_email_at(self):
+        return self.starts_at - timedelta(days=self.prelaunch_email_days)
 
 
 class Tier(models.Model):
@@ -112,3 +121,68 @@ class Enrollment(models.Model):
     @property
     def access_ends_at(self):
         return access_ends_at(starts_at=self.run.starts_at, months=self.tier.months, extended_until=self.extended_until)
+
+
+class Payment(models.Model):
+    """One Stripe payment for a seat: a paid Checkout Session and its payment intent.
+
+    The row is the lock that orders a completion and a refund of the same payment, whichever
+    arrives first; `reference` is the payment intent id (or the session id when nothing was charged).
+    """
+
+    reference = models.CharField(max_length=255, unique=True)
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    email = models.EmailField(blank=True)
+    amount_total = models.PositiveIntegerField(default=0, help_text="In the currency's smallest unit (cents).")
+    currency = models.CharField(max_length=3, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.checkout_session_id or self.reference
+
+
+class StripeEvent(models.Model):
+    """A webhook event, recorded once: a replay finds its id here and changes nothing."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
+
+
+class SentEmail(models.Model):
+    """One email of a kind to one enrollment: queued, then sent exactly once (or skipped)."""
+
+    class Kind(models.TextChoices):
+        PRELAUNCH = "prelaunch", "Pre-launch: the course starts soon"
+        WELCOME = "welcome", "Welcome and receipt"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [models.UniqueConstraint(fields=["enrollment", "kind"], name="one_email_per_enrollment_and_kind")]
+        indexes = [models.Index(fields=["status", "queued_at"], name="sentemail_status_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.enrollment.user}"

@@ -1,0 +1,170 @@
+"""Writes to enrollments. Each function validates, runs in one transaction and returns the model."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User, normalize_email
+
+from . import emails
+from .models import Enrollment, Payment, Run, SentEmail, Tier
+from .tasks import deliver_emails
+
+CREATED = "created"
+UPGRADED = "upgraded"
+UNCHANGED = "unchanged"
+SKIPPED = "skipped"
+
+NO_DOWNGRADE = "already enrolled in {current}; an enrollment is never downgraded"
+INACTIVE = "the enrollment is {status}; reactivate it in the admin"
+WRONG_RUN = "the tier {tier} belongs to another run"
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    enrollment: Enrollment
+    outcome: str
+    reason: str = ""
+
+
+def tier_rank(tier: Tier):
+    """Order tiers by what they give: office hours beat standard, more months beat fewer."""
+    return (tier.includes_office_hours, tier.months)
+
+
+def dispatch_emails():
+    """Send what is queued, once the surrounding transaction has committed."""
+    transaction.on_commit(deliver_emails.delay)
+
+
+def get_or_create_student(*, email: str, first_name: str = "", last_name: str = "") -> tuple[User, bool]:
+    """Return the user with this email (compared case-insensitively), creating one with no password."""
+    email = normalize_email(email)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user, False
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=None, first_name=first_name, last_name=last_name)
+        return user, True
+    except IntegrityError:
+        return User.objects.get(email__iexact=email), False
+
+
+def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None) -> EnrollResult:
+    """Enroll the user in the run, or upgrade their tier; never downgrade. Call inside a transaction."""
+    now = now or timezone.now()
+    if tier.run_id != run.pk:
+        raise ValidationError(WRONG_RUN.format(tier=tier))
+    enrollment = Enrollment.objects.select_for_update().filter(user=user, run=run).select_related("tier").first()
+    if enrollment is None:
+        try:
+            with transaction.atomic():
+                enrollment = Enrollment.objects.create(user=user, run=run, tier=tier, source=source, enrolled_at=now)
+            return EnrollResult(enrollment, CREATED)
+        except IntegrityError:
+            enrollment = Enrollment.objects.select_for_update().select_related("tier").get(user=user, run=run)
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        return EnrollResult(enrollment, SKIPPED, INACTIVE.format(status=enrollment.get_status_display().lower()))
+    if enrollment.tier_id == tier.pk:
+        return EnrollResult(enrollment, UNCHANGED)
+    if tier_rank(tier) > tier_rank(enrollment.tier):
+        enrollment.tier = tier
+        enrollment.save(update_fields=["tier"])
+        return EnrollResult(enrollment, UPGRADED)
+    return EnrollResult(enrollment, SKIPPED, NO_DOWNGRADE.format(current=enrollment.tier.name))
+
+
+def enroll(*, user, run: Run, tier: Tier, source: str, send_email: bool = True, now=None) -> Enrollment:
+    """Enroll (or upgrade) one student; queue the pre-launch email at once if its time has passed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        result = apply_enrollment(user=user, run=run, tier=tier, source=source, now=now)
+        if result.outcome == CREATED and emails.prelaunch_is_due(run, now=now):
+            status = SentEmail.Status.QUEUED if send_email else SentEmail.Status.SKIPPED
+            if emails.queue(enrollments=[result.enrollment], kind=SentEmail.Kind.PRELAUNCH, now=now, status=status):
+                dispatch_emails()
+    return result.enrollment
+
+
+def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
+    """Fulfil a paid Checkout Session: the user, the enrollment and the welcome email, exactly once.
+
+    Called by the webhook and by the success page, whichever comes first; the other finds it done.
+    The Payment row (unique per payment intent and per session) serialises this with a refund of
+    the same payment, in either order. Returns None for a session that is not paid (yet).
+    """
+    now = now or timezone.now()
+    if session.get("payment_status") not in {"paid", "no_payment_required"}:
+        return None
+    metadata = session.get("metadata") or {}
+    tier = Tier.objects.select_related("run").get(pk=int(metadata["tier_id"]))
+    details = session.get("customer_details") or {}
+    email = normalize_email(details.get("email") or session.get("customer_email") or "")
+    if not email:
+        raise ValidationError("The Checkout Session has no customer email.")
+    reference = session.get("payment_intent") or session["id"]
+    if isinstance(reference, dict):
+        reference = reference["id"]
+    # A session recorded before under another reference keeps it.
+    reference = (
+        Payment.objects.filter(checkout_session_id=session["id"]).values_list("reference", flat=True).first()
+        or reference
+    )
+    with transaction.atomic():
+        payment = _locked_payment(reference, defaults={"checkout_session_id": session["id"]})
+        if payment.enrollment_id is not None:
+            return payment.enrollment
+        name = (details.get("name") or "").strip()
+        first_name, _, last_name = name.partition(" ")
+        user, _ = get_or_create_student(email=email, first_name=first_name[:150], last_name=last_name[:150])
+        # A completed payment enrolls even if the run has closed since: the money was taken.
+        result = apply_enrollment(user=user, run=tier.run, tier=tier, source=Enrollment.Source.STRIPE, now=now)
+        enrollment = result.enrollment
+        payment.checkout_session_id = session["id"]
+        payment.enrollment = enrollment
+        payment.email = email
+        payment.amount_total = session.get("amount_total") or 0
+        payment.currency = (session.get("currency") or "").upper()
+        payment.paid_at = payment.paid_at or now
+        payment.save()
+        if payment.refunded_at is not None:
+            _mark_refunded(enrollment)
+        elif result.outcome in {CREATED, UPGRADED}:
+            kinds = [SentEmail.Kind.WELCOME]
+            if result.outcome == CREATED and emails.prelaunch_is_due(tier.run, now=now):
+                kinds.append(SentEmail.Kind.PRELAUNCH)
+            if sum(emails.queue(enrollments=[enrollment], kind=kind, now=now) for kind in kinds):
+                dispatch_emails()
+    return enrollment
+
+
+def record_refund(*, payment_intent: str, now=None) -> Payment:
+    """A payment was refunded in full: the enrollment it paid for ends. Arriving first is fine too."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        payment = _locked_payment(payment_intent, defaults={})
+        if payment.refunded_at is None:
+            payment.refunded_at = now
+            payment.save(update_fields=["refunded_at"])
+        if payment.enrollment_id is not None:
+            _mark_refunded(payment.enrollment)
+    return payment
+
+
+def _locked_payment(reference: str, *, defaults) -> Payment:
+    try:
+        with transaction.atomic():
+            Payment.objects.get_or_create(reference=reference, defaults=defaults)
+    except IntegrityError:
+        # Another request created the row (or holds the session id) at the same moment.
+        pass
+    return Payment.objects.select_for_update(of=("self",)).select_related("enrollment").get(reference=reference)
+
+
+def _mark_refunded(enrollment: Enrollment):
+    if enrollment.status != Enrollment.Status.REFUNDED:
+        enrollment.status = Enrollment.Status.REFUNDED
+        enrollment.save(update_fields=["status"])
