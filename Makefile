@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint bench worker beat
+.PHONY: run test install lint bench worker beat need-redis
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ test: lint
 bench: install
 	$(PY) bench/bench.py
 
-worker: install
+need-redis:
+	@test -n "$(REDIS_URL)" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run in the web process and a worker has nothing to do." >&2; exit 2; }
+
+worker: install need-redis
 	$(VENV)/bin/celery -A courseweb worker --loglevel=INFO
 
-beat: install
+beat: install need-redis
 	$(VENV)/bin/celery -A courseweb beat --loglevel=INFO

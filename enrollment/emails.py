@@ -1,18 +1,23 @@
 """The enrollment emails: queued as SentEmail rows, each delivered exactly once.
 
-Delivery takes one queued row at a time under SELECT … FOR UPDATE SKIP LOCKED and marks it
-sent in the same transaction, over one SMTP connection per batch. Two workers never take the
-same row; a worker that dies mid-batch rolls its row back to queued, so after a restart the
-rest go out. The only possible repeat is the one message that was being handed to the SMTP
-server at the instant a worker was killed.
+The database is the queue; Celery tasks only say "look now". Delivery claims one queued row at a time
+with SELECT … FOR UPDATE SKIP LOCKED, hands its message to SMTP and marks it sent in the same
+transaction, over one SMTP connection per batch. Two workers never send the same row; a worker that
+dies mid-batch rolls its claim back to queued, so after a restart (or at the next beat sweep) the rest
+go out. The only possible repeat is the one message that was being handed to the SMTP server at the
+instant a worker was killed (accepted by the server, not yet committed as sent).
 """
 
+import contextlib
+import logging
+import smtplib
 import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,12 +26,24 @@ from courses.models import Section
 
 from .models import Enrollment, Run, SentEmail
 
+logger = logging.getLogger(__name__)
+
+# Rows read per query while delivering; each is then claimed on its own.
+QUEUED_PAGE_SIZE = 100
+# This many messages rejected (5xx) one after another: the server refuses everything, not these messages.
+MAX_REJECTED_IN_A_ROW = 3
 # A run whose start is longer ago than this gets no pre-launch sweep (late enrolments get theirs at once).
 PRELAUNCH_SWEEP_GRACE = timedelta(days=7)
 SUBJECTS = {
     SentEmail.Kind.PRELAUNCH: "{course} starts on {date}",
     SentEmail.Kind.WELCOME: "Welcome to {course}: your enrolment is confirmed",
 }
+# The pre-launch email of a student who enrolled after the start (sent at once) says so.
+PRELAUNCH_LATE_SUBJECT = "{course} started on {date}: how to log in"
+# Stripe amounts are in the currency's smallest unit; these currencies have no minor unit.
+ZERO_DECIMAL_CURRENCIES = {
+    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+}  # fmt: skip
 
 
 def prelaunch_is_due(run: Run, *, now) -> bool:
@@ -36,10 +53,12 @@ def prelaunch_is_due(run: Run, *, now) -> bool:
 def queue(*, enrollments, kind, now=None, status=SentEmail.Status.QUEUED) -> int:
     """Queue one email of `kind` per enrollment; enrollments that have one already are left alone."""
     now = now or timezone.now()
-    rows = [SentEmail(enrollment_id=getattr(e, "pk", e), kind=kind, status=status, queued_at=now) for e in enrollments]
-    before = SentEmail.objects.filter(kind=kind, enrollment_id__in=[row.enrollment_id for row in rows]).count()
+    # In id order, so that two sweeps inserting the same rows at once wait for each other instead of deadlocking.
+    ids = sorted({getattr(e, "pk", e) for e in enrollments})
+    rows = [SentEmail(enrollment_id=pk, kind=kind, status=status, queued_at=now) for pk in ids]
+    before = SentEmail.objects.filter(kind=kind, enrollment_id__in=ids).count()
     SentEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    after = SentEmail.objects.filter(kind=kind, enrollment_id__in=[row.enrollment_id for row in rows]).count()
+    after = SentEmail.objects.filter(kind=kind, enrollment_id__in=ids).count()
     return after - before
 
 
@@ -54,6 +73,7 @@ def queue_due_prelaunch(*, now=None) -> int:
             Enrollment.objects.active()
             .filter(run=run)
             .exclude(emails__kind=SentEmail.Kind.PRELAUNCH)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         queued += queue(enrollments=list(missing), kind=SentEmail.Kind.PRELAUNCH, now=now)
@@ -61,66 +81,188 @@ def queue_due_prelaunch(*, now=None) -> int:
 
 
 def deliver_queued(*, limit=None) -> int:
-    """Send queued emails, one row per transaction, over one SMTP connection. Return how many were sent."""
+    """Send queued emails over one SMTP connection, each in a transaction of its own. Return how many were sent.
+
+    One pass over the queue in id order: read a page of queued rows with what their emails need, then
+    claim each row (SELECT … FOR UPDATE SKIP LOCKED, if still queued), send it, and mark it sent in the
+    transaction that holds the claim. A row another worker holds is passed by, a row it has sent is no
+    longer queued, and a worker that dies rolls its claim back: after a restart (or at the next sweep)
+    the rest go out. The SMTP connection opens at the first email, so an empty sweep does not connect.
+    Errors that may pass (server unreachable, 4xx) propagate and leave the row queued: retry the batch.
+    """
     sent = 0
+    after = 0  # the pass's position; a row that fails to render is left queued and not tried again this pass
     sections_by_course = {}
-    with get_connection() as connection:
+    rejected_in_a_row = 0
+    connection = get_connection()
+    opened = False
+    try:
         while limit is None or sent < limit:
-            with transaction.atomic():
-                row = (
-                    SentEmail.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(status=SentEmail.Status.QUEUED)
-                    .select_related("enrollment__user", "enrollment__run__course", "enrollment__tier")
-                    .order_by("queued_at", "pk")
-                    .first()
-                )
-                if row is None:
+            page = list(_queued_page(after=after))
+            if not page:
+                break
+            for row in page:
+                if limit is not None and sent >= limit:
                     break
-                if row.enrollment.status != Enrollment.Status.ACTIVE:
-                    row.status = SentEmail.Status.SKIPPED
-                    row.save(update_fields=["status"])
-                    continue
-                course = row.enrollment.run.course
-                if course.pk not in sections_by_course:
-                    sections_by_course[course.pk] = list(Section.objects.filter(course=course))
-                message = build_message(row, sections=sections_by_course[course.pk])
-                connection.send_messages([message])
-                row.status = SentEmail.Status.SENT
-                row.sent_at = timezone.now()
-                row.save(update_fields=["status", "sent_at"])
-                sent += 1
+                after = row.pk
+                with transaction.atomic():
+                    enrollment_status = _claim(row)
+                    if enrollment_status is None:
+                        continue  # another worker holds it, or it is not queued any more
+                    if enrollment_status != Enrollment.Status.ACTIVE:
+                        row.status = SentEmail.Status.SKIPPED
+                        row.save(update_fields=["status"])
+                        continue
+                    course = row.enrollment.run.course
+                    if course.pk not in sections_by_course:
+                        sections_by_course[course.pk] = course_sections(course)
+                    try:
+                        message = build_message(row, sections=sections_by_course[course.pk])
+                    except DatabaseError:
+                        raise
+                    except Exception:
+                        # One row that cannot be rendered must not hold up the rest of the queue.
+                        logger.exception("Could not render the %s email of enrollment %s", row.kind, row.enrollment_id)
+                        continue
+                    if not opened:
+                        connection.open()
+                        opened = True
+                    try:
+                        _hand_over(connection, message)
+                    except smtplib.SMTPRecipientsRefused as error:
+                        if any(code < 500 for code, _ in error.recipients.values()):
+                            raise  # refused for now: leave the row queued, retry later
+                        logger.warning("The SMTP server refused %s for good: %s", message.to[0], error)
+                        row.status = SentEmail.Status.SKIPPED
+                        row.save(update_fields=["status"])
+                        continue
+                    except smtplib.SMTPResponseException as error:
+                        # A 5xx for this message (its content, say) leaves it queued and the batch goes on;
+                        # several in a row mean the server refuses everything: stop and retry later.
+                        rejected_in_a_row += 1
+                        if error.smtp_code < 500 or rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
+                            raise
+                        logger.warning("The SMTP server rejected the %s email of enrollment %s: %s", row.kind,
+                                       row.enrollment_id, error)  # fmt: skip
+                        continue
+                    except ValueError:
+                        # A malformed address or header, found as the message is serialised, before SMTP sees it.
+                        logger.exception("Could not send the %s email of enrollment %s", row.kind, row.enrollment_id)
+                        continue
+                    rejected_in_a_row = 0
+                    row.status = SentEmail.Status.SENT
+                    row.sent_at = timezone.now()
+                    row.save(update_fields=["status", "sent_at"])
+                    sent += 1
+    finally:
+        if opened:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                connection.close()
     return sent
+
+
+def _queued_page(*, after):
+    """The next queued rows after id `after`, with their enrollment, student, run, course and tier. Not locked."""
+    return (
+        SentEmail.objects.filter(status=SentEmail.Status.QUEUED, pk__gt=after)
+        .select_related("enrollment__user", "enrollment__run__course", "enrollment__tier")
+        .order_by("pk")[:QUEUED_PAGE_SIZE]
+    )
+
+
+def _claim(row: SentEmail) -> str | None:
+    """Lock the row if it is still queued and no other transaction holds it; return its enrollment's status.
+
+    Return None when the row is taken or done. Call inside the transaction that sends the email.
+    """
+    claimed = (
+        SentEmail.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk=row.pk, status=SentEmail.Status.QUEUED)
+        # The row's own id is selected too: without a column of it, Django drops the OF and Postgres would
+        # lock the enrollment as well.
+        .values_list("pk", "enrollment__status")
+        .first()
+    )
+    return claimed and claimed[1]
+
+
+def _hand_over(connection, message):
+    """Send one message; reconnect once if the server ended the session (many cap messages per session)."""
+    try:
+        connection.send_messages([message])
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as error:
+        if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421:
+            raise
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+        connection.open()
+        connection.send_messages([message])
+
+
+def course_sections(course):
+    """Return the course's sections in syllabus order, each with its number of lessons."""
+    return list(Section.objects.filter(course=course).annotate(lesson_count=Count("lessons")).order_by("order", "id"))
 
 
 def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def build_message(row: SentEmail, *, sections) -> EmailMultiAlternatives:
+def format_amount(amount: int, currency: str) -> str:
+    """Return a Stripe amount (in the currency's smallest unit) as "400.00 USD"."""
+    currency = (currency or "").upper()
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        return f"{amount:,} {currency}".strip()
+    return f"{amount // 100:,}.{amount % 100:02d} {currency}".strip()
+
+
+def student_zone(user) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(user.timezone or settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def build_message(row: SentEmail, *, sections, now=None) -> EmailMultiAlternatives:
     """Render the email of one row in the student's own time zone, with text and HTML parts."""
+    now = now or timezone.now()
     enrollment = row.enrollment
     user, run, course, tier = enrollment.user, enrollment.run, enrollment.run.course, enrollment.tier
-    zone = zoneinfo.ZoneInfo(user.timezone or settings.TIME_ZONE)
+    zone = student_zone(user)
+    payment = None
+    if row.kind == SentEmail.Kind.WELCOME:
+        payment = enrollment.payments.order_by("-created_at").first()
     with timezone.override(zone):
+        starts_at = timezone.localtime(run.starts_at)
+        has_started = run.starts_at <= now
+        template = SUBJECTS[row.kind]
+        if row.kind == SentEmail.Kind.PRELAUNCH and has_started:
+            template = PRELAUNCH_LATE_SUBJECT
+        subject = template.format(course=course.title, date=f"{starts_at.day} {starts_at:%B %Y}")
         context = {
+            "subject": subject,
             "user": user,
             "run": run,
             "course": course,
             "tier": tier,
             "enrollment": enrollment,
             "sections": sections,
-            "starts_at": timezone.localtime(run.starts_at),
+            "starts_at": starts_at,
+            "has_started": has_started,
             "access_ends_at": timezone.localtime(enrollment.access_ends_at),
             "zone_name": str(zone),
             "has_password": user.has_usable_password(),
+            "login_url": absolute(reverse("account_login")),
             "login_code_url": absolute(reverse("account_request_login_code")),
             "password_reset_url": absolute(reverse("account_reset_password")),
             "course_url": absolute(reverse("courses:home", args=[course.slug])),
             "profile_url": absolute(reverse("profile")),
-            "payment": enrollment.payments.order_by("-created_at").first(),
+            "payment": payment,
+            "amount": format_amount(payment.amount_total, payment.currency) if payment else "",
+            "paid_at": timezone.localtime(payment.paid_at or payment.created_at) if payment else None,
             "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
         }
-        subject = SUBJECTS[row.kind].format(course=course.title, date=context["starts_at"].strftime("%-d %B %Y"))
         text = render_to_string(f"email/{row.kind}.txt", context)
         html = render_to_string(f"email/{row.kind}.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email],

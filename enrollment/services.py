@@ -13,6 +13,7 @@ from .models import Enrollment, Payment, Run, SentEmail, Tier
 from .tasks import deliver_emails
 
 CREATED = "created"
+REACTIVATED = "reactivated"
 UPGRADED = "upgraded"
 UNCHANGED = "unchanged"
 SKIPPED = "skipped"
@@ -35,8 +36,11 @@ def tier_rank(tier: Tier):
 
 
 def dispatch_emails():
-    """Send what is queued, once the surrounding transaction has committed."""
-    transaction.on_commit(deliver_emails.delay)
+    """Send what is queued, once the surrounding transaction has committed.
+
+    robust: if the broker is down the change still stands; the beat job sends the queued rows later.
+    """
+    transaction.on_commit(deliver_emails.delay, robust=True)
 
 
 def get_or_create_student(*, email: str, first_name: str = "", last_name: str = "") -> tuple[User, bool]:
@@ -53,8 +57,11 @@ def get_or_create_student(*, email: str, first_name: str = "", last_name: str = 
         return User.objects.get(email__iexact=email), False
 
 
-def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None) -> EnrollResult:
-    """Enroll the user in the run, or upgrade their tier; never downgrade. Call inside a transaction."""
+def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None, reactivate=False) -> EnrollResult:
+    """Enroll the user in the run, or upgrade their tier; never downgrade. Call inside a transaction.
+
+    A cancelled or refunded enrollment is left alone unless `reactivate` (a new payment) says otherwise.
+    """
     now = now or timezone.now()
     if tier.run_id != run.pk:
         raise ValidationError(WRONG_RUN.format(tier=tier))
@@ -66,6 +73,10 @@ def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None) -> En
             return EnrollResult(enrollment, CREATED)
         except IntegrityError:
             enrollment = Enrollment.objects.select_for_update().select_related("tier").get(user=user, run=run)
+    if enrollment.status != Enrollment.Status.ACTIVE and reactivate:
+        enrollment.status, enrollment.tier, enrollment.source = Enrollment.Status.ACTIVE, tier, source
+        enrollment.save(update_fields=["status", "tier", "source"])
+        return EnrollResult(enrollment, REACTIVATED)
     if enrollment.status != Enrollment.Status.ACTIVE:
         return EnrollResult(enrollment, SKIPPED, INACTIVE.format(status=enrollment.get_status_display().lower()))
     if enrollment.tier_id == tier.pk:
@@ -82,11 +93,25 @@ def enroll(*, user, run: Run, tier: Tier, source: str, send_email: bool = True, 
     now = now or timezone.now()
     with transaction.atomic():
         result = apply_enrollment(user=user, run=run, tier=tier, source=source, now=now)
-        if result.outcome == CREATED and emails.prelaunch_is_due(run, now=now):
-            status = SentEmail.Status.QUEUED if send_email else SentEmail.Status.SKIPPED
-            if emails.queue(enrollments=[result.enrollment], kind=SentEmail.Kind.PRELAUNCH, now=now, status=status):
-                dispatch_emails()
+        if result.outcome == CREATED:
+            queue_prelaunch_if_due(enrollment=result.enrollment, send_email=send_email, now=now)
     return result.enrollment
+
+
+def queue_prelaunch_if_due(*, enrollment: Enrollment, send_email: bool = True, now=None) -> bool:
+    """A student enrolled after the pre-launch point gets that email at once (queued, sent after commit).
+
+    With send_email=False the email is recorded as skipped, due or not, so it is never sent.
+    """
+    now = now or timezone.now()
+    if send_email and not emails.prelaunch_is_due(enrollment.run, now=now):
+        return False  # the beat sweep sends it when it is due
+    # Without email, a skipped row now keeps the sweep from sending it later.
+    status = SentEmail.Status.QUEUED if send_email else SentEmail.Status.SKIPPED
+    queued = emails.queue(enrollments=[enrollment], kind=SentEmail.Kind.PRELAUNCH, now=now, status=status)
+    if queued and send_email:
+        dispatch_emails()
+    return bool(queued)
 
 
 def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
@@ -121,7 +146,9 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
         first_name, _, last_name = name.partition(" ")
         user, _ = get_or_create_student(email=email, first_name=first_name[:150], last_name=last_name[:150])
         # A completed payment enrolls even if the run has closed since: the money was taken.
-        result = apply_enrollment(user=user, run=tier.run, tier=tier, source=Enrollment.Source.STRIPE, now=now)
+        result = apply_enrollment(
+            user=user, run=tier.run, tier=tier, source=Enrollment.Source.STRIPE, now=now, reactivate=True
+        )
         enrollment = result.enrollment
         payment.checkout_session_id = session["id"]
         payment.enrollment = enrollment
@@ -131,10 +158,10 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
         payment.paid_at = payment.paid_at or now
         payment.save()
         if payment.refunded_at is not None:
-            _mark_refunded(enrollment)
-        elif result.outcome in {CREATED, UPGRADED}:
+            _end_unless_paid_otherwise(payment)
+        elif result.outcome in {CREATED, REACTIVATED, UPGRADED}:
             kinds = [SentEmail.Kind.WELCOME]
-            if result.outcome == CREATED and emails.prelaunch_is_due(tier.run, now=now):
+            if result.outcome in {CREATED, REACTIVATED} and emails.prelaunch_is_due(tier.run, now=now):
                 kinds.append(SentEmail.Kind.PRELAUNCH)
             if sum(emails.queue(enrollments=[enrollment], kind=kind, now=now) for kind in kinds):
                 dispatch_emails()
@@ -142,7 +169,11 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
 
 
 def record_refund(*, payment_intent: str, now=None) -> Payment:
-    """A payment was refunded in full: the enrollment it paid for ends. Arriving first is fine too."""
+    """A payment was refunded in full: the enrollment it paid for ends. Arriving first is fine too.
+
+    A second payment for the same seat (a buyer who paid twice) keeps it: refunding the duplicate
+    must not end the access the first payment bought.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         payment = _locked_payment(payment_intent, defaults={})
@@ -150,7 +181,7 @@ def record_refund(*, payment_intent: str, now=None) -> Payment:
             payment.refunded_at = now
             payment.save(update_fields=["refunded_at"])
         if payment.enrollment_id is not None:
-            _mark_refunded(payment.enrollment)
+            _end_unless_paid_otherwise(payment)
     return payment
 
 
@@ -162,6 +193,17 @@ def _locked_payment(reference: str, *, defaults) -> Payment:
         # Another request created the row (or holds the session id) at the same moment.
         pass
     return Payment.objects.select_for_update(of=("self",)).select_related("enrollment").get(reference=reference)
+
+
+def _end_unless_paid_otherwise(payment: Payment):
+    """Mark the payment's enrollment refunded, unless another payment not refunded still pays for it.
+
+    Locks the enrollment row (after the payment row, as everywhere), so of two refunds of one
+    enrollment's payments at once the later sees the earlier.
+    """
+    enrollment = Enrollment.objects.select_for_update().get(pk=payment.enrollment_id)
+    if not enrollment.payments.exclude(pk=payment.pk).filter(refunded_at__isnull=True).exists():
+        _mark_refunded(enrollment)
 
 
 def _mark_refunded(enrollment: Enrollment):

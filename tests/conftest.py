@@ -4,13 +4,22 @@ With REQUIRE_SERVICES=1 (CI) a test that needs a missing service fails instead o
 REQUIRE_BROWSER=1 does the same for Chromium.
 """
 
+import asyncio
 import email
 import email.policy
+import json
 import os
 import shutil
 import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from courseweb.celery import app as celery_app
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in
 # browser tests are still synchronous and safe.
@@ -55,6 +64,24 @@ def on_postgres(settings):
 
 
 @pytest.fixture(autouse=True)
+def eager_celery():
+    """Run Celery tasks in the test, also when REDIS_URL made the settings non-eager.
+
+    On for every test, so no test leaves tasks in the real Redis; the tests of a real worker turn it
+    off for the tasks they send (and restore it by hand).
+
+    Set and restored by hand: the app's conf is not a Django setting, so the settings fixture cannot undo it.
+    """
+    saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    try:
+        yield celery_app
+    finally:
+        celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """Hash test passwords with a cheap hasher: PBKDF2 at full strength costs ~0.5 s a user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -84,19 +111,69 @@ def free_port():
 
 
 class SinkHandler:
-    """Collect every message an SMTP client hands over."""
+    """Collect every message an SMTP client hands over.
+
+    `.messages` in arrival order, `.sessions` the number of SMTP sessions (one per EHLO/HELO, so one per
+    connection), `.session_of` the session number of each message. Set `.delay` (seconds) to make the
+    server slow to answer "250" to each message (it keeps the message before the delay); `.max_per_session`
+    to make it end a session after that many messages with "421", as servers that cap messages per
+    connection do; `.fail_at`, a set of message counts, to refuse the next message once with "451" when
+    that many have been accepted; `.unknown_recipients` and `.rejected_content`, sets of addresses, to
+    refuse those recipients for good ("550" to RCPT) or messages to them ("554" to DATA).
+    """
 
     def __init__(self):
         self.messages = []
+        self.session_of = []
+        self.sessions = 0
+        self.delay = 0.0
+        self.max_per_session = None
+        self.fail_at = set()
+        self.unknown_recipients = set()
+        self.rejected_content = set()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self._start_session(session, hostname)
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self._start_session(session, hostname)
+        return f"250 {server.hostname}"
+
+    def _start_session(self, session, hostname):
+        if getattr(session, "number", None) is None:
+            self.sessions += 1
+            session.number = self.sessions
+            session.accepted = 0
+        session.host_name = hostname
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown_recipients:
+            return "550 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if set(envelope.rcpt_tos) & self.rejected_content:
+            return "554 Message rejected"
+        if self.max_per_session is not None and getattr(session, "accepted", 0) >= self.max_per_session:
+            return "421 Too many messages in this session, closing"
+        if len(self.messages) in self.fail_at:
+            self.fail_at.discard(len(self.messages))
+            return "451 Temporary failure, try again later"
+        # Kept as soon as it has arrived, as a mail server that queues the message before it answers: a
+        # client that dies while waiting for the "250" has handed the message over all the same.
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        self.session_of.append(getattr(session, "number", None))
+        session.accepted = getattr(session, "accepted", 0) + 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted"
 
 
 @pytest.fixture
 def smtp_sink():
-    """A real SMTP server on 127.0.0.1 (aiosmtpd); `.messages` holds what it received."""
+    """A real SMTP server on 127.0.0.1 (aiosmtpd); `.messages` holds what it received (see SinkHandler)."""
     from aiosmtpd.controller import Controller
 
     handler = SinkHandler()
@@ -119,3 +196,106 @@ def redis_url():
     except redis.RedisError as error:
         missing_service(f"Redis at {url} does not answer: {error}")
     return url
+
+
+# --- A fake Stripe API on 127.0.0.1, so the stripe library's real HTTP requests can be checked ---
+
+STRIPE_DATA = Path(__file__).parent / "data" / "stripe"
+FAKE_STRIPE_KEY = "sk_test_51QRo2Lkd4IwHu7ixFakeKeyForTestsOnly0000"
+
+
+def stripe_json(name):
+    """A recorded Stripe API object or event from tests/data/stripe/, as a fresh dict."""
+    return json.loads((STRIPE_DATA / name).read_text())
+
+
+@dataclass
+class StripeRequest:
+    method: str
+    path: str
+    headers: dict  # names in lower case
+    form: dict  # the form-encoded body (or query string), parsed with parse_qs: every value is a list
+
+
+class FakeStripe:
+    """Stripe's API as far as Checkout goes: records every request and answers with recorded JSON.
+
+    POST /v1/checkout/sessions answers `created_session` (checkout_session_created.json);
+    GET /v1/checkout/sessions/<id> answers `sessions[id]`, or Stripe's 404. Set `error` to a
+    (status, body) pair to make every call fail as Stripe would.
+    """
+
+    def __init__(self):
+        self.url = ""
+        self.requests = []
+        self.sessions = {}
+        self.created_session = stripe_json("checkout_session_created.json")
+        self.error = None
+        self._lock = threading.Lock()
+
+    def record(self, request):
+        with self._lock:
+            self.requests.append(request)
+
+    def answer(self, method, path):
+        if self.error is not None:
+            return self.error
+        if method == "POST" and path == "/v1/checkout/sessions":
+            return 200, self.created_session
+        if method == "GET" and path.startswith("/v1/checkout/sessions/"):
+            session_id = path.rsplit("/", 1)[1]
+            if session_id in self.sessions:
+                return 200, self.sessions[session_id]
+            return 404, stripe_error(f"No such checkout.session: '{session_id}'", code="resource_missing")
+        return 404, stripe_error(f"Unrecognized request URL ({method}: {path}).")
+
+
+def stripe_error(message, *, code=None, error_type="invalid_request_error"):
+    return {"error": {"code": code, "message": message, "type": error_type, "request_log_url": None}}
+
+
+class FakeStripeHandler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.serve()
+
+    def do_POST(self):
+        self.serve()
+
+    def serve(self):
+        fake = self.server.fake
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else url.query
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        fake.record(StripeRequest(self.command, url.path, headers, parse_qs(body)))
+        status, payload = fake.answer(self.command, url.path)
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Request-Id", f"req_fake{len(fake.requests)}")
+        if status >= 400:
+            self.send_header("Stripe-Should-Retry", "false")  # as Stripe does for a request that would fail again
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """Point the Stripe client at a fake API server on 127.0.0.1 (and give it a test key); yield the FakeStripe."""
+    fake = FakeStripe()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeStripeHandler)
+    server.daemon_threads = True
+    server.fake = fake
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-stripe", daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_port}"
+    settings.STRIPE_API_BASE = fake.url
+    settings.STRIPE_SECRET_KEY = FAKE_STRIPE_KEY
+    yield fake
+    server.shutdown()
+    server.server_close()
+    thread.join()

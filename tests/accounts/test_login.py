@@ -8,22 +8,9 @@ from django.urls import reverse
 
 from accounts import tasks
 from accounts.models import User
-from courseweb.celery import app as celery_app
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager_celery():
-    """Run Celery tasks in the test, also when REDIS_URL made the settings non-eager."""
-    saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
-    try:
-        yield celery_app
-    finally:
-        celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 
 
 def logged_in_user_id(client):
