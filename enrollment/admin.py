@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
 
-from accounts.models import User, normalize_email
+from accounts.models import normalize_email
 
 from .models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
+from .services import get_or_create_student, queue_prelaunch_if_due
 
 
 class TierInline(admin.StackedInline):
@@ -51,11 +52,8 @@ class EnrollmentForm(forms.ModelForm):
 
     def save(self, commit=True):
         if not self.instance.pk:
-            email = normalize_email(self.cleaned_data["email"])
-            user = User.objects.filter(email__iexact=email).first()
-            if user is None:
-                user = User.objects.create_user(email=email, password=None)
-            self.instance.user = user
+            # As everywhere: found case-insensitively, or created with no usable password (they log in by code).
+            self.instance.user, _ = get_or_create_student(email=self.cleaned_data["email"])
         return super().save(commit=commit)
 
 
@@ -79,6 +77,12 @@ class EnrollmentAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     date_hierarchy = "enrolled_at"
     inlines = [SentEmailInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # Enrolled by hand after the pre-launch point: the email goes out now, as for every enrolment.
+            queue_prelaunch_if_due(enrollment=obj)
 
     @admin.display(description="access ends")
     def access_ends(self, enrollment):
