@@ -171,6 +171,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env("STRIPE_API_BASE")  # unset: Stripe's own API; tests point it at a fake server
 
 LANGUAGE_CODE = "en-us"
 # The site's zone: a new user's default, and the zone the access window's

@@ -14,4 +14,5 @@ urlpatterns = [
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),
+    path("payments/", include("enrollment.urls")),
 ]

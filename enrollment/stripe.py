@@ -1,0 +1,88 @@
+"""Stripe Checkout: the configured client, and the Checkout Session that sells a tier.
+
+Every function here calls Stripe over the network: never call one inside a database transaction.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import stripe
+from django.conf import settings
+
+from .models import Tier
+
+# Stripe's library waits 80 s for an answer by default; a buyer is waiting on these calls.
+TIMEOUT = (5, 20)  # seconds to connect, seconds to read
+# Currencies Stripe counts in whole units (no cents): https://docs.stripe.com/currencies#zero-decimal
+ZERO_DECIMAL_CURRENCIES = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+
+
+class PaymentsNotConfigured(Exception):
+    """STRIPE_SECRET_KEY is not set, so nothing can be sold online."""
+
+
+def is_configured() -> bool:
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def client() -> stripe.StripeClient:
+    """Return a Stripe client for the configured key (and API address, when one is set)."""
+    if not is_configured():
+        raise PaymentsNotConfigured
+    base_addresses = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    return stripe.StripeClient(
+        api_key=settings.STRIPE_SECRET_KEY,
+        base_addresses=base_addresses,
+        # Retried POSTs are safe: the library sends one Idempotency-Key for all attempts.
+        max_network_retries=2,
+        http_client=stripe.RequestsClient(timeout=TIMEOUT),
+    )
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """Return the amount in the currency's smallest unit, as Stripe counts it (cents for USD)."""
+    factor = 1 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 100
+    return int((Decimal(amount) * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def product_name(tier: Tier) -> str:
+    return f"{tier.run.course.title} – {tier.run.title} – {tier.name}"
+
+
+def create_checkout_session(*, tier: Tier, user=None, success_url: str, cancel_url: str):
+    """Start a Checkout Session that sells one seat of the tier; return it (send the buyer to its `url`)."""
+    if tier.stripe_price_id:
+        line_item = {"price": tier.stripe_price_id, "quantity": 1}
+    else:
+        price_data = {
+            "currency": tier.currency.lower(),
+            "unit_amount": minor_units(tier.price, tier.currency),
+            "product_data": {"name": product_name(tier)},
+        }
+        line_item = {"price_data": price_data, "quantity": 1}
+    separator = "&" if "?" in success_url else "?"
+    params = {
+        "mode": "payment",
+        "line_items": [line_item],
+        "allow_promotion_codes": True,
+        # Stripe fills in the session id; the success page looks the payment up by it.
+        "success_url": f"{success_url}{separator}session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": cancel_url,
+        "metadata": {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind},
+    }
+    if user is not None and user.is_authenticated:
+        params["customer_email"] = user.email
+        params["client_reference_id"] = str(user.pk)
+    return client().v1.checkout.sessions.create(params)
+
+
+def retrieve_checkout_session(session_id: str) -> dict:
+    """Return the Checkout Session as Stripe has it now, as a plain dict."""
+    return client().v1.checkout.sessions.retrieve(session_id).to_dict()
+
+
+def is_course_purchase(session: dict) -> bool:
+    """Tell whether this site started the session: it carries the tier in its metadata.
+
+    Other sessions on the same Stripe account (a payment link, another product) are not ours to fulfil.
+    """
+    return bool((session.get("metadata") or {}).get("tier_id"))

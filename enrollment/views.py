@@ -1,0 +1,123 @@
+"""Buying a seat: start Stripe Checkout, and the pages the buyer comes back to.
+
+Fulfilment happens in `services.record_checkout_completed`, called by the webhook and by the
+success page, whichever comes first. Stripe is called outside any database transaction.
+"""
+
+import logging
+import re
+
+import stripe
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from courses.models import Course
+
+from . import services
+from . import stripe as checkout
+from .models import Enrollment, Tier
+
+logger = logging.getLogger(__name__)
+
+ENROLMENT_CLOSED = "Enrolment in {run} is closed, so this option can no longer be bought."
+WRONG_COURSE = "This option is not offered for that course. Go back to the course page and choose again."
+NOT_SET_UP = "Payments are not set up yet, so the course cannot be bought online right now."
+NOT_STARTED = "The payment could not be started, and nothing was charged. Please try again in a minute."
+RECEIVED = "Payment received – check your email."
+CONFIRMING = "We are confirming your payment. You will get an email as soon as it is confirmed."
+NOT_CONFIRMED_YET = (
+    "Thank you. We could not confirm your payment just now. There is nothing more for you to do: "
+    "once it is confirmed you will get an email with everything you need to start."
+)
+REFUNDED = "This payment was refunded, so it gives no access to the course."
+NO_SESSION = "There is no payment to confirm at this address."
+NO_PAYMENT_TAKEN = "No payment was taken."
+
+# Checkout Session ids as Stripe makes them; anything else is not worth a request to Stripe.
+SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{1,250}")
+
+
+def _message(request, *, title, message, status, course=None):
+    context = {"title": title, "message": message, "course": course}
+    return render(request, "enrollment/checkout_message.html", context, status=status)
+
+
+@require_POST
+def checkout_start(request, tier_id):
+    """Send the buyer to a Stripe Checkout page for one seat of this tier."""
+    tier = get_object_or_404(Tier.objects.select_related("run__course"), pk=tier_id)
+    run, course = tier.run, tier.run.course
+    if request.POST.get("course") != course.slug:
+        return _message(request, title="Choose again", message=WRONG_COURSE, status=400, course=course)
+    if not run.enrollment_open:
+        message = ENROLMENT_CLOSED.format(run=run.title)
+        return _message(request, title="Enrolment is closed", message=message, status=409, course=course)
+    if not checkout.is_configured():
+        return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
+    try:
+        session = checkout.create_checkout_session(
+            tier=tier,
+            user=request.user,
+            success_url=request.build_absolute_uri(reverse("payments:success")),
+            cancel_url=request.build_absolute_uri(f"{reverse('payments:cancelled')}?course={course.slug}"),
+        )
+    except stripe.StripeError:
+        logger.exception("Stripe refused or did not answer a Checkout Session for tier %s", tier.pk)
+        return _message(request, title="Payment not started", message=NOT_STARTED, status=502, course=course)
+    # 303: the browser follows with a GET, as Stripe asks.
+    return HttpResponseRedirect(session.url, status=303)
+
+
+def _course_of(session):
+    tier = Tier.objects.select_related("run__course").filter(pk=session["metadata"]["tier_id"]).first()
+    return (tier.run.course, tier.run) if tier else (None, None)
+
+
+@require_GET
+def checkout_success(request):
+    """Tell the buyer the payment arrived; enroll them now if the webhook has not yet."""
+    session_id = request.GET.get("session_id", "")
+    if not SESSION_ID.fullmatch(session_id):
+        return _message(request, title="No payment here", message=NO_SESSION, status=400)
+    if not checkout.is_configured():
+        return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503)
+    context = {"message": NOT_CONFIRMED_YET, "state": "unconfirmed"}
+    try:
+        session = checkout.retrieve_checkout_session(session_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return _message(request, title="No payment here", message=NO_SESSION, status=404)
+        logger.exception("Stripe refused to show Checkout Session %s", session_id)
+        return render(request, "enrollment/checkout_success.html", context)
+    except stripe.StripeError:
+        # The webhook will fulfil the payment; the buyer only needs reassurance.
+        logger.warning("Stripe did not answer for Checkout Session %s", session_id, exc_info=True)
+        return render(request, "enrollment/checkout_success.html", context)
+    if not checkout.is_course_purchase(session):
+        return render(request, "enrollment/checkout_success.html", context)
+    context["course"], context["run"] = _course_of(session)
+    details = session.get("customer_details") or {}
+    context["email"] = details.get("email") or session.get("customer_email") or ""
+    try:
+        enrollment = services.record_checkout_completed(session=session)
+    except Exception:
+        # The buyer has paid: never answer with an error page. Stripe retries the webhook until it succeeds.
+        logger.exception("Could not fulfil Checkout Session %s from the success page", session_id)
+        return render(request, "enrollment/checkout_success.html", context)
+    if enrollment is None:
+        context.update(message=CONFIRMING, state="confirming")
+    elif enrollment.status == Enrollment.Status.ACTIVE:
+        context.update(message=RECEIVED, state="received", enrollment=enrollment)
+    else:
+        # Paid and then refunded (the refund can arrive before the success page is opened).
+        context.update(message=REFUNDED, state="refunded")
+    return render(request, "enrollment/checkout_success.html", context)
+
+
+@require_GET
+def checkout_cancelled(request):
+    """The buyer left Stripe Checkout without paying."""
+    course = Course.objects.filter(slug=request.GET.get("course", "")).first()
+    return render(request, "enrollment/checkout_cancelled.html", {"course": course, "message": NO_PAYMENT_TAKEN})
