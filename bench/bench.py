@@ -1,13 +1,17 @@
 #!/usr/bin/env python
-"""Courseweb benchmark: page throughput under gunicorn, and SQL queries per page.
+"""Courseweb benchmark: page throughput under gunicorn, SQL queries per page, and bulk enrolment.
 
-Builds its own data in a scratch database, then prints two tables:
+Builds its own data in a scratch database, then prints three tables:
 
 1. requests per second and p50/p99 latency of a bare Django view and of the student's pages (lesson page
    and course home, small and large course), all served by one gunicorn process group on 127.0.0.1 in the
    same run, with each page's throughput as a fraction of the bare view's;
 2. the SQL queries of the course home and of the lesson page, for a small (7 × 5) and a large (50 × 40)
-   course, counted in-process with the test client.
+   course, counted in-process with the test client;
+3. bulk_enroll of a 10,000-row CSV in rows per second, and as a fraction of a plain COPY of the same rows
+   (bench/bulk_enroll.py; COPY n/a without Postgres);
+4. pre-launch emails per second through a real Celery worker to a local SMTP sink, and as a fraction of a
+   plain smtplib loop over one connection (bench/emails.py; needs REDIS_URL, else the table says skipped).
 
 Database: DATABASE_URL if set (Postgres only: the script creates the database it names, which must not
 exist yet, and drops it at the end), else a temporary SQLite file. Traffic goes to 127.0.0.1 only, is
@@ -101,12 +105,24 @@ def parse_args():
         "--rounds", type=int, default=5, help="measure the pages in this many interleaved rounds (default 5)"
     )
     parser.add_argument("--show-queries", action="store_true", help="print the SQL of each counted page")
+    parser.add_argument(
+        "--bulk-rows", type=int, default=10_000, help="rows in the bulk_enroll CSV (default 10000; 0 skips it)"
+    )
+    parser.add_argument("--bulk-repeats", type=int, default=3, help="bulk_enroll measurements (default 3)")
+    parser.add_argument(
+        "--emails", type=int, default=1000, help="pre-launch emails a round (default 1000; 0 skips them)"
+    )
+    parser.add_argument("--email-rounds", type=int, default=3, help="pre-launch email rounds (default 3)")
     args = parser.parse_args()
     args.concurrency = args.concurrency or 2 * args.workers
     if not (0 < args.seconds <= 60 and 0 <= args.warmup <= 30):
         parser.error("--seconds must be in (0, 60] and --warmup in [0, 30]")
     if not (1 <= args.workers <= 16 and 1 <= args.concurrency <= 64 and 1 <= args.rounds <= 20):
         parser.error("--workers must be 1..16, --concurrency 1..64, --rounds 1..20")
+    if not (0 <= args.bulk_rows <= 200_000 and 1 <= args.bulk_repeats <= 10):
+        parser.error("--bulk-rows must be 0..200000 and --bulk-repeats 1..10")
+    if not (0 <= args.emails <= 100_000 and 1 <= args.email_rounds <= 10):
+        parser.error("--emails must be 0..100000 and --email-rounds 1..10")
     if args.max_requests < args.rounds * args.concurrency:
         parser.error("--max-requests must be at least --rounds × --concurrency")
     return args
@@ -841,7 +857,8 @@ def main():
     try:
         database = open_database(tmp)
         log(f"bench: database {database.label}")
-        os.environ.pop("REDIS_URL", None)  # these pages use no cache and no queue: the bench needs no Redis
+        # These pages use no cache and no queue; only the email measurement's worker gets Redis.
+        redis_url = os.environ.pop("REDIS_URL", "").strip()
         os.environ.update(
             DJANGO_SETTINGS_MODULE="bench.settings",
             SECRET_KEY=secrets.token_urlsafe(50),  # one key for this process and the workers: sessions stay valid
@@ -897,6 +914,22 @@ def main():
         server_label = f"gunicorn {gunicorn.__version__}, {args.workers} sync workers on 127.0.0.1"
         print_load_table(results, args, server_label, database, load_before)
         print_query_table(costs, args)
+        if args.bulk_rows:
+            from bench.bulk_enroll import measure_bulk_enroll, print_bulk_table
+
+            bulk = measure_bulk_enroll(
+                database_label=database.label, postgres=bool(database.postgres), tmp=tmp, rows=args.bulk_rows,
+                repeats=args.bulk_repeats, log=log,
+            )  # fmt: skip
+            print_bulk_table(bulk)
+        if args.emails:
+            from bench.emails import measure_prelaunch_emails, print_email_table
+
+            mail = measure_prelaunch_emails(
+                redis_url=redis_url, database_url=database.url, database_label=database.label, tmp=tmp,
+                emails=args.emails, rounds=args.email_rounds, log=log,
+            )  # fmt: skip
+            print_email_table(mail)
         log("bench: done")
     except KeyboardInterrupt:
         log("bench: interrupted; cleaning up")
