@@ -128,7 +128,7 @@ class Command(BaseCommand):
         Tier.objects.create(
             run=run, kind=Tier.Kind.OFFICE_HOURS, name="With office hours", price="480.00", currency="USD", months=4,
             includes_office_hours=True,
-            description="Everything in Standard\nLive office hours twice a week, at times for different time zones",
+            description="Everything in Standard\nAsk the instructor live, at times that suit different time zones",
         )  # fmt: skip
 
     def _users(self, run):
