@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "courses",
     "enrollment",
+    "forum",
 ]
 
 MIDDLEWARE = [

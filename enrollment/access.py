@@ -4,7 +4,7 @@ Rules:
 - staff see everything, released or not;
 - a released free-preview lesson is public;
 - a student with an active enrollment sees the course home from enrolment until the access
-  window ends, and released lessons (and their files) from the run's start until it ends;
+  window ends, and released lessons (and their files) and the forum from the run's start until it ends;
 - nobody else sees course content. A refused request learns why, never the content.
 """
 
@@ -124,6 +124,13 @@ class CourseAccess:
             return Decision(False, NOT_RELEASED, lesson.release_at)
         return ALLOW
 
+    def forum(self) -> Decision:
+        """May the user read and post in the course's forum? Staff, and students inside their window."""
+        if self.is_staff:
+            return ALLOW
+        refusal = self._enrollment_refusal(lessons=True)
+        return refusal if refusal is not None else ALLOW
+
     def resource(self, resource) -> Decision:
         """May the user download this reading item? Exactly when they may open its lesson."""
         return self.lesson(resource.lesson)
@@ -151,6 +158,10 @@ def can_view_course_home(user, course, *, at=None) -> Decision:
 
 def can_open_lesson(user, lesson, *, at=None) -> Decision:
     return CourseAccess(user, lesson.course, at=at).lesson(lesson)
+
+
+def can_use_forum(user, course, *, at=None) -> Decision:
+    return CourseAccess(user, course, at=at).forum()
 
 
 def can_download_resource(user, resource, *, at=None) -> Decision:
