@@ -61,12 +61,16 @@ def _offered_run(course):
 def landing(request, slug):
     course = get_object_or_404(Course, slug=slug)
     sections = sections_with_lessons(course)
+    run = _offered_run(course)
+    access = course_access(request.user, course)
+    offers = [(tier, access.may_buy(tier)) for tier in run.tiers.all()] if run else []
     context = {
         "course": course,
         "sections": sections,
         "lesson_count": sum(len(section.lessons.all()) for section in sections),
         "video_minutes": sum(lesson.video_minutes for section in sections for lesson in section.lessons.all()),
-        "run": _offered_run(course),
+        "run": run,
+        "offers": offers,
         "faq_entries": course.faq_entries.all()[:5],
         "now": timezone.now(),
     }

@@ -24,6 +24,7 @@ ACCESS_ENDED = "access-ended"
 REFUNDED = "refunded"
 CANCELLED = "cancelled"
 NOT_RELEASED = "not-released"
+ALREADY_ENROLLED = "already-enrolled"
 
 MESSAGES = {
     LOGIN_REQUIRED: "Log in to open this page.",
@@ -33,6 +34,7 @@ MESSAGES = {
     REFUNDED: "Your enrollment was refunded, so it no longer gives access.",
     CANCELLED: "Your enrollment was cancelled, so it no longer gives access.",
     NOT_RELEASED: "This lesson opens on {when}.",
+    ALREADY_ENROLLED: "You are already enrolled in this run with this tier or a better one.",
 }
 
 
@@ -80,13 +82,14 @@ class CourseAccess:
         self.at = at or timezone.now()
         self.is_authenticated = bool(user and user.is_authenticated)
         self.is_staff = self.is_authenticated and user.is_staff
+        self.enrollments = []
         self.enrollment = self._pick_enrollment() if self.is_authenticated and not self.is_staff else None
 
     def _pick_enrollment(self):
-        enrollments = list(
+        self.enrollments = list(
             Enrollment.objects.filter(user=self.user, run__course=self.course).select_related("run", "tier")
         )
-        return min(enrollments, key=lambda e: _rank(e, self.at), default=None)
+        return min(self.enrollments, key=lambda e: _rank(e, self.at), default=None)
 
     def _enrollment_refusal(self, *, lessons):
         if not self.is_authenticated:
@@ -130,6 +133,13 @@ class CourseAccess:
             return ALLOW
         refusal = self._enrollment_refusal(lessons=True)
         return refusal if refusal is not None else ALLOW
+
+    def may_buy(self, tier) -> Decision:
+        """May the user buy this tier? Not a seat they hold already (an upgrade is fine)."""
+        held = next((e for e in self.enrollments if e.run_id == tier.run_id), None)
+        if held is not None and held.status == Enrollment.Status.ACTIVE and held.tier.rank >= tier.rank:
+            return Decision(False, ALREADY_ENROLLED)
+        return ALLOW
 
     def resource(self, resource) -> Decision:
         """May the user download this reading item? Exactly when they may open its lesson."""

@@ -71,6 +71,11 @@ class Tier(models.Model):
         return f"{self.run} – {self.name}"
 
     @property
+    def rank(self):
+        """Order tiers by what they give: office hours beat standard, more months beat fewer."""
+        return (self.includes_office_hours, self.months)
+
+    @property
     def included_items(self):
         return [line.strip() for line in self.description.splitlines() if line.strip()]
 

@@ -31,8 +31,7 @@ class EnrollResult:
 
 
 def tier_rank(tier: Tier):
-    """Order tiers by what they give: office hours beat standard, more months beat fewer."""
-    return (tier.includes_office_hours, tier.months)
+    return tier.rank
 
 
 def dispatch_emails():

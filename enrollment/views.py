@@ -17,6 +17,7 @@ from courses.models import Course
 
 from . import services
 from . import stripe as checkout
+from .access import course_access
 from .models import Enrollment, Tier
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,9 @@ def checkout_start(request, tier_id):
     if not run.enrollment_open:
         message = ENROLMENT_CLOSED.format(run=run.title)
         return _message(request, title="Enrolment is closed", message=message, status=409, course=course)
+    decision = course_access(request.user, course).may_buy(tier)
+    if not decision:
+        return _message(request, title="Already enrolled", message=decision.message, status=409, course=course)
     if not checkout.is_configured():
         return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
     try:

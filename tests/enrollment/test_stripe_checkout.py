@@ -171,6 +171,23 @@ def test_an_open_run_offers_one_button_per_tier(client, course, tier, priced_tie
     assert content.count('name="csrfmiddlewaretoken"') >= 2
 
 
+def test_an_enrolled_student_is_offered_only_the_upgrade(client, fake_stripe, course, tier, priced_tier):
+    student = UserFactory()
+    EnrollmentFactory(user=student, run=tier.run, tier=tier)
+    client.force_login(student)
+
+    content = client.get(course.get_absolute_url()).content.decode()
+    refused = start_checkout(client, tier)
+    upgrade = start_checkout(client, priced_tier)
+
+    assert "Enrol – 240.00 USD" not in content
+    assert "already enrolled" in content
+    assert "Enrol – 480.00 USD" in content
+    assert refused.status_code == 409
+    assert upgrade.status_code == 303
+    assert len(fake_stripe.requests) == 1
+
+
 def test_a_tier_posted_for_another_course_is_refused(client, fake_stripe, tier):
     other = CourseFactory(slug="other-course")
 
