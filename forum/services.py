@@ -200,7 +200,7 @@ def make_faq_entry(*, user, thread: Thread) -> FAQEntry:
     if thread.answer_id is None:
         raise ForumError("Mark an answer first.")
     with transaction.atomic():
-        thread = Thread.objects.select_for_update().select_related("answer").get(pk=thread.pk)
+        thread = Thread.objects.select_for_update(of=("self",)).select_related("answer").get(pk=thread.pk)
         if thread.faq_entry_id:
             return thread.faq_entry
         last = FAQEntry.objects.filter(course_id=thread.course_id).order_by("-order").values_list("order", flat=True)

@@ -19,7 +19,14 @@
     try { video.currentTime = seconds; } catch (e) { /* not seekable */ }
   }
 
+  // A link to a moment of the video (#t=754, from a forum thread) wins over the saved place.
+  var linked = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+  if (linked) resumeAt = parseFloat(linked[1]);
   if (resumeAt > 0) seek(resumeAt);
+  window.addEventListener("hashchange", function () {
+    var match = /^#t=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    if (match) seek(parseFloat(match[1]));
+  });
 
   function body() {
     var data = new FormData();

@@ -1,0 +1,55 @@
+"""Reads the forum's pages compose. Each runs a fixed number of queries, whatever the forum's size."""
+
+from django.db.models import Count, OuterRef, Q, Subquery
+
+from .models import Board, Post, Thread, ThreadRead
+
+THREADS_PER_PAGE = 25
+POSTS_PER_PAGE = 25
+
+
+def boards_with_counts(*, course, user):
+    """Return the course's boards, each with the number of threads the user can see (one query)."""
+    visible = Q() if user.is_staff else Q(threads__is_hidden=False)
+    return list(Board.objects.filter(course=course).annotate(thread_count=Count("threads", filter=visible)))
+
+
+def threads_for_list(*, user, **filters):
+    """Return visible threads, pinned first, with author, answer and the user's read mark annotated."""
+    threads = Thread.objects.visible_to(user).filter(**filters).select_related("author", "lesson", "board")
+    if user.is_authenticated:
+        last_read = ThreadRead.objects.filter(user=user, thread=OuterRef("pk")).values("last_read_at")[:1]
+        threads = threads.annotate(last_read_at=Subquery(last_read))
+    return threads
+
+
+def is_unread(thread) -> bool:
+    """A thread is unread when it has a post after the user's read mark, or was never opened."""
+    last_read_at = getattr(thread, "last_read_at", None)
+    return last_read_at is None or thread.last_post_at > last_read_at
+
+
+def lesson_threads(*, lesson, user, limit=5):
+    """Return the newest visible threads about a lesson (one query)."""
+    return list(
+        Thread.objects.visible_to(user).filter(lesson=lesson).select_related("board").order_by("-created_at")[:limit]
+    )
+
+
+def thread_posts(*, thread, user):
+    """Return the thread's posts the user may see, in order, with their authors."""
+    return Post.objects.visible_to(user).filter(thread=thread).select_related("author").order_by("created_at", "id")
+
+
+def post_position(*, post, user) -> int:
+    """Return the 0-based position of a post among the posts of its thread the user can see."""
+    before = Q(created_at__lt=post.created_at) | Q(created_at=post.created_at, id__lt=post.id)
+    return thread_posts(thread=post.thread_id, user=user).filter(before).count()
+
+
+def first_unread_post(*, thread, user, last_read_at):
+    """Return the first post after the user's read mark (or None when all is read)."""
+    posts = thread_posts(thread=thread, user=user)
+    if last_read_at is not None:
+        posts = posts.filter(created_at__gt=last_read_at)
+    return posts.first()

@@ -1,0 +1,44 @@
+from django import template
+from django.urls import reverse
+
+from enrollment.access import course_access
+
+from ..selectors import lesson_threads
+
+register = template.Library()
+
+
+@register.filter
+def member_name(user):
+    """A member's name for forum pages: never their email address."""
+    if user is None:
+        return "Former member"
+    return user.get_full_name() or f"Member {user.pk}"
+
+
+@register.filter
+def clock(seconds):
+    """12:34 or 1:02:03 for a moment of a video."""
+    if seconds is None or seconds == "":
+        return ""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+@register.inclusion_tag("forum/_lesson_threads.html", takes_context=True)
+def lesson_forum(context, lesson):
+    """The threads about a lesson and "Ask about this lesson", for those who may use the forum."""
+    user = context["request"].user
+    access = context.get("access") or course_access(user, lesson.course)
+    if not access.forum():
+        return {"allowed": False}
+    course = lesson.course
+    return {
+        "allowed": True,
+        "course": course,
+        "lesson": lesson,
+        "threads": lesson_threads(lesson=lesson, user=user),
+        "ask_url": f"{reverse('forum:new_thread', args=[course.slug])}?lesson={lesson.slug}",
+    }

@@ -1,0 +1,302 @@
+"""The forum's pages. Each asks the access policy first (POSTs too), then one service or selector."""
+
+import functools
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from courses.markdown import render_markdown
+from courses.models import Course
+from courses.views import refuse
+from enrollment.access import course_access
+
+from . import services
+from .forms import EditPostForm, ReplyForm, ThreadForm
+from .models import Board, Post, Subscription, Thread, ThreadRead
+from .search import search_posts
+from .selectors import (
+    POSTS_PER_PAGE,
+    THREADS_PER_PAGE,
+    boards_with_counts,
+    first_unread_post,
+    is_unread,
+    post_position,
+    thread_posts,
+    threads_for_list,
+)
+
+EDITED = "Your post is updated."
+DELETED = "Your post is deleted."
+FAQ_ADDED = "Added to the course's Q&A page."
+
+
+def forum_view(view):
+    """Resolve the course (404), ask the policy, refuse with the explaining page; pass course and access."""
+
+    @functools.wraps(view)
+    def wrapper(request, slug, *args, **kwargs):
+        course = get_object_or_404(Course, slug=slug)
+        access = course_access(request.user, course)
+        decision = access.forum()
+        if not decision:
+            return refuse(request, decision, course=course)
+        return view(request, course, access, *args, **kwargs)
+
+    return wrapper
+
+
+def _thread_or_404(request, course, pk):
+    threads = Thread.objects.visible_to(request.user).select_related("board", "lesson", "author", "answer")
+    thread = get_object_or_404(threads, course=course, pk=pk)
+    thread.course = course
+    return thread
+
+
+def _post_or_404(request, course, pk):
+    posts = Post.objects.visible_to(request.user).select_related("thread__board", "author")
+    post = get_object_or_404(posts, thread__course=course, pk=pk)
+    if post.thread.is_hidden and not request.user.is_staff:
+        raise Http404
+    post.thread.course = course
+    return post
+
+
+def _post_url(request, course, post):
+    """The thread page that shows the post, anchored at it."""
+    page = post_position(post=post, user=request.user) // POSTS_PER_PAGE + 1
+    url = reverse("forum:thread", args=[course.slug, post.thread_id])
+    return f"{url}?page={page}#post-{post.pk}" if page > 1 else f"{url}#post-{post.pk}"
+
+
+def _flag(value):
+    """'1'/'0' from a form, or None when the field was not sent."""
+    if value is None or value == "":
+        return None
+    return value in {"1", "true", "on"}
+
+
+@forum_view
+def index(request, course, access):
+    boards = boards_with_counts(course=course, user=request.user)
+    return render(request, "forum/board_list.html", {"course": course, "boards": boards})
+
+
+@forum_view
+def board(request, course, access, board_slug):
+    board = get_object_or_404(Board, course=course, slug=board_slug)
+    threads = threads_for_list(user=request.user, board=board)
+    page = Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
+    for thread in page.object_list:
+        thread.unread = is_unread(thread)
+    context = {"course": course, "board": board, "page": page}
+    return render(request, "forum/thread_list.html", context)
+
+
+@forum_view
+def thread(request, course, access, pk):
+    thread = _thread_or_404(request, course, pk)
+    read = ThreadRead.objects.filter(user=request.user, thread=thread).values_list("last_read_at", flat=True).first()
+    if "unread" in request.GET:
+        post = first_unread_post(thread=thread, user=request.user, last_read_at=read)
+        if post is not None:
+            return redirect(_post_url(request, course, post))
+        url = reverse("forum:thread", args=[course.slug, thread.pk])
+        return redirect(url)
+    return _render_thread(request, course, thread, last_read_at=read)
+
+
+def _render_thread(request, course, thread, *, last_read_at=None, reply_form=None, mark=True, status=200):
+    posts = thread_posts(thread=thread, user=request.user)
+    paginator = Paginator(posts, POSTS_PER_PAGE)
+    page_number = request.GET.get("page") or (paginator.num_pages if reply_form is not None else 1)
+    page = paginator.get_page(page_number)
+    posts_on_page = list(page.object_list)
+    for post in posts_on_page:
+        post.unread = last_read_at is not None and post.created_at > last_read_at and post.author_id != request.user.pk
+    if mark and posts_on_page:
+        # Read up to the newest post shown: later pages stay unread until opened.
+        seen_to = max(timezone.now(), thread.last_post_at) if not page.has_next() else posts_on_page[-1].created_at
+        if last_read_at is None or seen_to > last_read_at:
+            services.mark_read(user=request.user, thread=thread, at=seen_to)
+    subscription = Subscription.objects.filter(user=request.user, thread=thread).first()
+    can_reply = not thread.is_locked or request.user.is_staff
+    context = {
+        "course": course,
+        "thread": thread,
+        "page": page,
+        "posts": posts_on_page,
+        "first_post_id": posts_on_page[0].pk if page.number == 1 and posts_on_page else None,
+        "can_reply": can_reply,
+        "can_mark_answer": request.user.is_staff or thread.author_id == request.user.pk,
+        "subscribed": bool(subscription and subscription.is_active),
+        "reply_form": reply_form or (ReplyForm() if can_reply else None),
+    }
+    return render(request, "forum/thread_detail.html", context, status=status)
+
+
+@forum_view
+def post(request, course, access, pk):
+    return redirect(_post_url(request, course, _post_or_404(request, course, pk)))
+
+
+@forum_view
+def new_thread(request, course, access):
+    if request.method == "POST":
+        form = ThreadForm(request.POST, course=course)
+        if form.is_valid():
+            data = form.cleaned_data
+            lesson = data["lesson"]
+            if lesson is not None and not access.lesson(lesson):
+                lesson = None
+            try:
+                thread = services.start_thread(
+                    user=request.user, board=data["board"], title=data["title"], body=data["body"], lesson=lesson,
+                    video_seconds=data["video_seconds"], token=data["submission_token"],
+                )  # fmt: skip
+            except services.ForumError as error:
+                form.add_error(None, error.message)
+            else:
+                return redirect(thread)
+    else:
+        initial = {"lesson": request.GET.get("lesson", "")}
+        seconds = request.GET.get("t", "")
+        if seconds.isdigit():
+            initial["video_seconds"] = int(seconds)
+        board_slug = request.GET.get("board")
+        if board_slug:
+            initial["board"] = Board.objects.filter(course=course, slug=board_slug).first()
+        form = ThreadForm(initial=initial, course=course)
+    lesson_slug = form["lesson"].value()
+    lesson = course.lessons.filter(slug=lesson_slug).first() if lesson_slug else None
+    if lesson is not None and not access.lesson(lesson):
+        lesson = None
+    context = {"course": course, "form": form, "lesson": lesson, "video_seconds": form["video_seconds"].value()}
+    return render(request, "forum/thread_form.html", context)
+
+
+@require_POST
+@forum_view
+def reply(request, course, access, pk):
+    thread = _thread_or_404(request, course, pk)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            post = services.reply(user=request.user, thread=thread, body=form.cleaned_data["body"],
+                                  token=form.cleaned_data["submission_token"])  # fmt: skip
+        except services.ForumError as error:
+            form.add_error(None, error.message)
+            messages.error(request, error.message)
+        else:
+            return redirect(_post_url(request, course, post))
+    return _render_thread(request, course, thread, reply_form=form, mark=False, status=400)
+
+
+@forum_view
+def edit_post(request, course, access, pk):
+    post = _post_or_404(request, course, pk)
+    if post.author_id != request.user.pk:
+        messages.error(request, services.NOT_YOUR_POST)
+        return redirect(_post_url(request, course, post))
+    if request.method == "POST":
+        form = EditPostForm(request.POST)
+        if form.is_valid():
+            try:
+                services.edit_post(user=request.user, post=post, body=form.cleaned_data["body"])
+            except services.ForumError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, EDITED)
+                return redirect(_post_url(request, course, post))
+    else:
+        form = EditPostForm(initial={"body": post.body})
+    return render(request, "forum/post_form.html", {"course": course, "post": post, "form": form})
+
+
+def _act(request, course, post_or_thread, action, success=None):
+    """Run a service; show its refusal as a message. Return to the thread either way."""
+    try:
+        action()
+    except services.ForumError as error:
+        messages.error(request, error.message)
+    else:
+        if success:
+            messages.success(request, success)
+    if isinstance(post_or_thread, Post):
+        if post_or_thread.is_visible or request.user.is_staff:
+            return redirect(_post_url(request, course, post_or_thread))
+        return redirect(post_or_thread.thread)
+    return redirect(post_or_thread)
+
+
+@require_POST
+@forum_view
+def delete_post(request, course, access, pk):
+    post = _post_or_404(request, course, pk)
+    return _act(request, course, post, lambda: services.delete_post(user=request.user, post=post), DELETED)
+
+
+@require_POST
+@forum_view
+def hide_post(request, course, access, pk):
+    post = _post_or_404(request, course, pk)
+    hidden = _flag(request.POST.get("hidden")) is not False
+    return _act(request, course, post, lambda: services.set_post_hidden(user=request.user, post=post, hidden=hidden))
+
+
+@require_POST
+@forum_view
+def mark_answer(request, course, access, pk):
+    thread = _thread_or_404(request, course, pk)
+    post_id = request.POST.get("post_id", "")
+    answer = None
+    if post_id:
+        answer = Post.objects.visible_to(request.user).filter(thread=thread, pk=post_id if post_id.isdigit() else 0)
+        answer = answer.first()
+        if answer is None:
+            messages.error(request, services.NOT_IN_THREAD)
+            return redirect(thread)
+    return _act(request, course, thread, lambda: services.mark_answer(user=request.user, thread=thread, post=answer))
+
+
+@require_POST
+@forum_view
+def thread_flags(request, course, access, pk):
+    thread = _thread_or_404(request, course, pk)
+    flags = {name: _flag(request.POST.get(name)) for name in ("pinned", "locked", "hidden")}
+    return _act(request, course, thread, lambda: services.set_thread_flags(user=request.user, thread=thread, **flags))
+
+
+@require_POST
+@forum_view
+def subscribe(request, course, access, pk):
+    thread = _thread_or_404(request, course, pk)
+    subscribed = _flag(request.POST.get("subscribed")) is not False
+    message = "You follow this thread." if subscribed else "You no longer follow this thread."
+    return _act(request, course, thread, lambda: services.set_subscribed(user=request.user, thread=thread,
+                                                                  subscribed=subscribed), message)  # fmt: skip
+
+
+@require_POST
+@forum_view
+def make_faq(request, course, access, pk):
+    thread = _thread_or_404(request, course, pk)
+    return _act(request, course, thread, lambda: services.make_faq_entry(user=request.user, thread=thread), FAQ_ADDED)
+
+
+@require_POST
+@forum_view
+def preview(request, course, access):
+    return HttpResponse(render_markdown(request.POST.get("body", "")))
+
+
+@forum_view
+def search(request, course, access):
+    query = request.GET.get("q", "").strip()
+    results = search_posts(course=course, user=request.user, query=query) if query else Post.objects.none()
+    page = Paginator(results, THREADS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "forum/search.html", {"course": course, "query": query, "page": page})
