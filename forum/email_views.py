@@ -1,0 +1,47 @@
+"""The forum email settings page and the one-click unsubscribe link (signed, no login needed)."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+
+from . import notifications
+from .models import ForumSettings
+
+
+class EmailSettingsForm(forms.ModelForm):
+    class Meta:
+        model = ForumSettings
+        fields = ["email_mode"]
+        labels = {"email_mode": "Forum email"}
+        widgets = {"email_mode": forms.RadioSelect}
+
+
+@login_required
+def email_settings(request):
+    current = ForumSettings.objects.filter(user=request.user).first() or ForumSettings(user=request.user)
+    form = EmailSettingsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        notifications.set_email_mode(user=request.user, mode=form.cleaned_data["email_mode"])
+        messages.success(request, notifications.EMAIL_MODE_SAVED)
+        return redirect("forum_email:settings")
+    return render(request, "forum/email_settings.html", {"form": form})
+
+
+# Mail clients POST the one-click unsubscribe (RFC 8058) without a CSRF token; the signed token is the authority.
+@csrf_exempt
+def unsubscribe(request, token):
+    """GET: a page with a confirm button (link scanners must not unsubscribe anyone). POST: unsubscribe."""
+    try:
+        user, thread = notifications.read_unsubscribe_token(token)
+    except signing.BadSignature:
+        return render(request, "forum/unsubscribe_invalid.html",
+                      {"message": notifications.INVALID_UNSUBSCRIBE_LINK}, status=400)  # fmt: skip
+    if request.method == "POST":
+        notifications.unsubscribe(user=user, thread=thread)
+        done = (notifications.UNSUBSCRIBED_FROM_THREAD.format(title=thread.title) if thread
+                else notifications.UNSUBSCRIBED_FROM_ALL)  # fmt: skip
+        return render(request, "forum/unsubscribe_done.html", {"message": done, "thread": thread})
+    return render(request, "forum/unsubscribe.html", {"thread": thread})
