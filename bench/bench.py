@@ -12,6 +12,8 @@ Builds its own data in a scratch database, then prints three tables:
    (bench/bulk_enroll.py; COPY n/a without Postgres);
 4. pre-launch emails per second through a real Celery worker to a local SMTP sink, and as a fraction of a
    plain smtplib loop over one connection (bench/emails.py; needs REDIS_URL, else the table says skipped).
+5. the forum (bench/forum.py): its thread list and a page of a 500-post thread join table 1, and search latency
+   over 100,000 posts is timed in-process (Postgres only, else the table says skipped).
 
 Database: DATABASE_URL if set (Postgres only: the script creates the database it names, which must not
 exist yet, and drops it at the end), else a temporary SQLite file. Traffic goes to 127.0.0.1 only, is
@@ -113,6 +115,9 @@ def parse_args():
         "--emails", type=int, default=1000, help="pre-launch emails a round (default 1000; 0 skips them)"
     )
     parser.add_argument("--email-rounds", type=int, default=3, help="pre-launch email rounds (default 3)")
+    parser.add_argument(
+        "--search-posts", type=int, default=100_000, help="posts to search over (default 100000; 0 skips it)"
+    )
     args = parser.parse_args()
     args.concurrency = args.concurrency or 2 * args.workers
     if not (0 < args.seconds <= 60 and 0 <= args.warmup <= 30):
@@ -123,6 +128,8 @@ def parse_args():
         parser.error("--bulk-rows must be 0..200000 and --bulk-repeats 1..10")
     if not (0 <= args.emails <= 100_000 and 1 <= args.email_rounds <= 10):
         parser.error("--emails must be 0..100000 and --email-rounds 1..10")
+    if not 0 <= args.search_posts <= 500_000:
+        parser.error("--search-posts must be 0..500000")
     if args.max_requests < args.rounds * args.concurrency:
         parser.error("--max-requests must be at least --rounds × --concurrency")
     return args
@@ -881,6 +888,9 @@ def main():
         call_command("collectstatic", verbosity=0, interactive=False)
         log("bench: building the courses")
         student, pages = build_data()
+        from bench.forum import forum_pages
+
+        forum = forum_pages(course_slug=f"bench-{COURSES[-1][0]}", log=log)
 
         log("bench: counting queries")
         client = Client()
@@ -906,6 +916,8 @@ def main():
             )
         for course in pages:
             results.append(LoadResult(f"course home, {course.name} course", course.home_path, cookie, course.title))
+        for forum_page in forum or []:
+            results.append(LoadResult(forum_page.name, forum_page.path, cookie, forum_page.marker))
         for result in results:
             check_page(server, result.path, result.cookie, result.marker)
         clients = LoadClients(args.concurrency)
@@ -914,6 +926,12 @@ def main():
         server_label = f"gunicorn {gunicorn.__version__}, {args.workers} sync workers on 127.0.0.1"
         print_load_table(results, args, server_label, database, load_before)
         print_query_table(costs, args)
+        if forum is None:
+            print("\nForum pages: skipped (the forum's URLs do not exist yet).")
+        if args.search_posts:
+            from bench.forum import measure_search, print_search_table
+
+            print_search_table(measure_search(postgres=bool(database.postgres), log=log, posts=args.search_posts))
         if args.bulk_rows:
             from bench.bulk_enroll import measure_bulk_enroll, print_bulk_table
 

@@ -121,6 +121,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "send-due-emails": {"task": "enrollment.tasks.send_due_emails", "schedule": 60.0},
+    # Hourly: each user's daily forum digest goes at the first tick after 07:00 in their own zone.
+    "send-forum-digests": {"task": "forum.tasks.send_forum_digests", "schedule": 3600.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -14,5 +14,7 @@ urlpatterns = [
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),
+    path("courses/<slug:slug>/forum/", include("forum.urls")),
     path("payments/", include("enrollment.urls")),
+    path("forum/email/", include("forum.email_urls")),
 ]
