@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "courses",
     "enrollment",
     "forum",
+    "officehours",
 ]
 
 MIDDLEWARE = [

@@ -10,7 +10,7 @@ Rules:
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,6 +25,10 @@ REFUNDED = "refunded"
 CANCELLED = "cancelled"
 NOT_RELEASED = "not-released"
 ALREADY_ENROLLED = "already-enrolled"
+NOT_OFFICE_HOURS_TIER = "not-office-hours-tier"
+NOT_REGISTERED = "not-registered"
+NOT_OPEN_YET = "not-open-yet"
+SESSION_OVER = "session-over"
 
 MESSAGES = {
     LOGIN_REQUIRED: "Log in to open this page.",
@@ -35,7 +39,13 @@ MESSAGES = {
     CANCELLED: "Your enrollment was cancelled, so it no longer gives access.",
     NOT_RELEASED: "This lesson opens on {when}.",
     ALREADY_ENROLLED: "You are already enrolled in this run with this tier or a better one.",
+    NOT_OFFICE_HOURS_TIER: "Office hours are part of the office-hours tier.",
+    NOT_REGISTERED: "Sign up for this session to get its meeting link.",
+    NOT_OPEN_YET: "The meeting link appears here at {when}, 15 minutes before the start.",
+    SESSION_OVER: "This session is over.",
 }
+# The meeting link shows from this long before a session starts until it ends.
+JOIN_EARLY = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,30 @@ class CourseAccess:
         refusal = self._enrollment_refusal(lessons=True)
         return refusal if refusal is not None else ALLOW
 
+    def office_hours(self) -> Decision:
+        """May the user see and join office hours? Staff, and office-hours-tier students inside their window."""
+        if self.is_staff:
+            return ALLOW
+        refusal = self._enrollment_refusal(lessons=True)
+        if refusal is not None:
+            return refusal
+        if not self.enrollment.tier.includes_office_hours:
+            return Decision(False, NOT_OFFICE_HOURS_TIER)
+        return ALLOW
+
+    def meeting_link(self, *, starts_at, ends_at, registered: bool) -> Decision:
+        """May the user see a session's meeting link now? Signed up (or staff), from 15 minutes before to the end."""
+        decision = self.office_hours()
+        if not decision:
+            return decision
+        if self.is_staff:
+            return ALLOW
+        if not registered:
+            return Decision(False, NOT_REGISTERED)
+        if not (starts_at - JOIN_EARLY <= self.at < ends_at):
+            return Decision(False, NOT_OPEN_YET if self.at < starts_at else SESSION_OVER, starts_at - JOIN_EARLY)
+        return ALLOW
+
     def may_buy(self, tier) -> Decision:
         """May the user buy this tier? Not a seat they hold already (an upgrade is fine)."""
         held = next((e for e in self.enrollments if e.run_id == tier.run_id), None)
@@ -172,6 +206,10 @@ def can_open_lesson(user, lesson, *, at=None) -> Decision:
 
 def can_use_forum(user, course, *, at=None) -> Decision:
     return CourseAccess(user, course, at=at).forum()
+
+
+def can_join_office_hours(user, course, *, at=None) -> Decision:
+    return CourseAccess(user, course, at=at).office_hours()
 
 
 def can_download_resource(user, resource, *, at=None) -> Decision:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OfficeHoursConfig(AppConfig):
+    name = "officehours"
+    verbose_name = "Office hours"
