@@ -97,7 +97,7 @@ def course_home(request, slug):
     if not decision:
         return refuse(request, decision, course=course)
     syllabus = syllabus_for(course, user=request.user, at=access.at)
-    context = {"course": course, "access": access, "syllabus": syllabus}
+    context = {"course": course, "access": access, "syllabus": syllabus, "office_hours": access.office_hours()}
     return render(request, "courses/course_home.html", context)
 
 

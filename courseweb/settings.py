@@ -124,6 +124,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-emails": {"task": "enrollment.tasks.send_due_emails", "schedule": 60.0},
     # Hourly: each user's daily forum digest goes at the first tick after 07:00 in their own zone.
     "send-forum-digests": {"task": "forum.tasks.send_forum_digests", "schedule": 3600.0},
+    # Office-hours reminders a day and an hour before each session; each tick sends what has come due.
+    "send-office-hours-reminders": {"task": "officehours.tasks.send_office_hours_reminders", "schedule": 60.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -15,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),
     path("courses/<slug:slug>/forum/", include("forum.urls")),
+    path("courses/<slug:slug>/office-hours/", include("officehours.urls")),
+    path("calendar/", include("officehours.calendar_urls")),
     path("payments/", include("enrollment.urls")),
     path("forum/email/", include("forum.email_urls")),
 ]
