@@ -4,7 +4,7 @@ Running it again changes nothing: every object is looked up by its natural key a
 created when missing.
 """
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 from django.core.files.base import ContentFile
@@ -16,6 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from courses.models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
 from enrollment.models import Enrollment, Run, Tier
+from officehours.models import Session, WeeklySlot
+from officehours.scheduling import generate_sessions
 
 from ._demo_content import COURSE, FAQ, SECTIONS
 
@@ -58,6 +60,7 @@ class Command(BaseCommand):
             current, upcoming = self._runs(course, now)
             users = self._users(current)
             self._demo_progress(users[0], course, now)
+            sessions = self._office_hours(current, now)
         self._store_media()
         self.stdout.write(self.style.SUCCESS(f"Demo course ready: {course.title}"))
         self.stdout.write("")
@@ -66,6 +69,7 @@ class Command(BaseCommand):
         for email, password, _first, _last, kind in STUDENTS:
             self.stdout.write(f"  student, {Tier.Kind(kind).label.lower()} tier:  {email} / {password}")
         self.stdout.write(f"  current run: {current.title}; next run (on sale): {upcoming.title}")
+        self.stdout.write(f"  office hours: {sessions} upcoming sessions for the office-hours tier")
 
     def _course(self, now):
         course, created = Course.objects.get_or_create(slug=COURSE["slug"], defaults={
@@ -148,6 +152,17 @@ class Command(BaseCommand):
             )  # fmt: skip
             students.append(user)
         return students
+
+    def _office_hours(self, run, now):
+        """Twice a week, at times for different zones (as the announcement promises)."""
+        slots = [(0, time(8, 0), "Asia/Jerusalem"), (3, time(18, 0), "America/New_York")]
+        for weekday, local_time, zone in slots:
+            WeeklySlot.objects.get_or_create(
+                run=run, weekday=weekday, local_time=local_time, timezone=zone,
+                defaults={"meeting_url": "https://meet.example.com/webrtc-office-hours", "capacity": 25},
+            )  # fmt: skip
+        generate_sessions(run=run, now=now)
+        return Session.objects.filter(run=run, starts_at__gt=now).count()
 
     def _demo_progress(self, student, course, now):
         """Give the standard student two finished lessons, so the demo shows ticks and progress."""
