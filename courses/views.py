@@ -97,7 +97,13 @@ def course_home(request, slug):
     if not decision:
         return refuse(request, decision, course=course)
     syllabus = syllabus_for(course, user=request.user, at=access.at)
-    context = {"course": course, "access": access, "syllabus": syllabus, "office_hours": access.office_hours()}
+    context = {
+        "course": course,
+        "access": access,
+        "syllabus": syllabus,
+        "forum": access.forum(),
+        "office_hours": access.office_hours(),
+    }
     return render(request, "courses/course_home.html", context)
 
 

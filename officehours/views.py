@@ -75,10 +75,11 @@ class SessionRow:
 
 
 def _rows(sessions, access, user):
+    # Meta.ordering does not apply to aggregated queries: order explicitly.
     sessions = sessions.annotate(
         taken=Count("registrations", distinct=True),
         registered=Exists(Registration.objects.filter(session=OuterRef("pk"), user=user)),
-    )
+    ).order_by("starts_at", "pk")
     rows = []
     for session in sessions:
         link = access.meeting_link(starts_at=session.starts_at, ends_at=session.ends_at, registered=session.registered)

@@ -53,6 +53,21 @@ def test_times_are_shown_in_the_viewers_zone_with_the_zone_named(client, oh):
     assert "Starts " in content
 
 
+def test_upcoming_sessions_are_listed_in_time_order_across_slots(client, oh):
+    later = make_session(oh.run, next_year(1, 14, 17), title="Thursday slot")
+    earlier = make_session(oh.run, next_year(1, 11, 6), title="Monday slot")
+    latest = make_session(oh.run, next_year(1, 18, 6), title="Next Monday slot")
+    client.force_login(oh.student)
+
+    content = client.get(oh.url).content.decode()
+
+    listing = content[content.index("Upcoming sessions"):]
+    urls = [f'href="{reverse("officehours:session", args=[oh.course.slug, session.pk])}"'
+            for session in (earlier, later, latest)]  # fmt: skip
+    positions = [listing.index(url) for url in urls]
+    assert positions == sorted(positions)
+
+
 def test_another_viewer_sees_the_same_session_in_their_own_zone(client, oh):
     session = make_session(oh.run, next_year(1, 15, 17))
     tokyo = EnrollmentFactory(run=oh.run, tier=oh.run.tiers.get(), user=UserFactory(timezone="Asia/Tokyo")).user
