@@ -10,7 +10,6 @@ import email.policy
 import json
 import os
 import shutil
-import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from courseweb.celery import app as celery_app
+from tests.workers import Workers, database_url, free_port
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in
 # browser tests are still synchronous and safe.
@@ -102,12 +102,6 @@ def browser_type_launch_args(browser_type_launch_args):
             pytest.fail(f"Chromium not found at {CHROMIUM} (REQUIRE_BROWSER=1)")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class SinkHandler:
@@ -299,3 +293,17 @@ def fake_stripe(settings):
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture
+def workers(on_postgres, redis_url, transactional_db, smtp_sink, settings, tmp_path):
+    """Start workers with `workers.start(name)`; all of them are stopped (and Redis cleaned) afterwards."""
+    pool = Workers(redis_url=redis_url, database_url=database_url(settings), smtp_port=smtp_sink.port,
+                   log_dir=tmp_path)  # fmt: skip
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield pool
+    finally:
+        celery_app.conf.task_always_eager = eager
+        pool.stop()

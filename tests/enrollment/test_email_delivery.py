@@ -6,22 +6,15 @@ They need Postgres (SKIP LOCKED) and Redis, and commit their rows (transactional
 workers see them.
 """
 
-import json
-import os
 import re
-import signal
 import smtplib
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-import redis
 from django.contrib.auth.hashers import make_password
 from django.urls import reverse
 from django.utils import timezone
@@ -90,127 +83,6 @@ def sender_pid(message):
 
 # ---------------------------------------------------------------------------------------------------------
 # Real Celery workers
-
-
-class Workers:
-    """Celery worker processes on a private Redis queue, against the test database and the SMTP sink."""
-
-    def __init__(self, *, redis_url, database_url, smtp_port, log_dir):
-        self.queue = f"test-emails-{uuid.uuid4().hex[:12]}"
-        self.redis_url = redis_url
-        self.log_dir = log_dir
-        self.processes = {}
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "courseweb.settings",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(smtp_port),
-            "EMAIL_BACKEND": "",
-            "LOG_LEVEL": "WARNING",
-        }
-
-    def start(self, *names):
-        """Start workers (at once) and wait until each answers a ping, so that they consume before the test sends."""
-        nodes = {name: self._spawn(name) for name in names}
-        deadline = time.monotonic() + WORKER_START_TIMEOUT
-        while nodes and time.monotonic() < deadline:
-            for name, node in list(nodes.items()):
-                if self.processes[name].poll() is not None:
-                    pytest.fail(f"worker {name} exited with {self.processes[name].returncode}:\n{self.output(name)}")
-                if celery_app.control.ping(destination=[node], timeout=0.5):
-                    del nodes[name]
-        if nodes:
-            pytest.fail(f"workers {list(nodes)} did not answer within {WORKER_START_TIMEOUT} s:\n{self.output()}")
-        return [self.processes[name] for name in names]
-
-    def _spawn(self, name):
-        node = f"{name}-{self.queue}@test"
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "courseweb", "worker", "--pool=solo", "-Q", self.queue,
-             "-n", node, "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        process.log = log
-        self.processes[name] = process
-        return node
-
-    def kill(self, name):
-        """SIGKILL: the worker gets no chance to finish, roll back or acknowledge anything."""
-        process = self.processes[name]
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-    def output(self, name=None):
-        names = [name] if name else list(self.processes)
-        parts = []
-        for each in names:
-            path = self.log_dir / f"{each}.log"
-            text = path.read_text(errors="replace") if path.exists() else ""
-            parts.append(f"--- worker {each} ---\n{text[-4000:]}")
-        return "\n".join(parts)
-
-    def wait_until(self, condition, what, timeout=DELIVERY_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            dead = [name for name, process in self.processes.items() if process.poll() not in (None, -signal.SIGKILL)]
-            if dead:
-                pytest.fail(f"worker {dead} exited while waiting for {what}:\n{self.output()}")
-            time.sleep(0.05)
-        pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{self.output()}")
-
-    def stop(self):
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-            process.log.close()
-        self._clean_redis()
-
-    def _clean_redis(self):
-        """Remove the private queue, and the message a killed worker left unacknowledged, from Redis."""
-        client = redis.Redis.from_url(self.redis_url)
-        client.delete(self.queue, f"_kombu.binding.{self.queue}", f"_kombu.binding_permanent.{self.queue}")
-        for tag, payload in client.hscan_iter("unacked"):
-            try:
-                routing_key = json.loads(payload)[2]
-            except (ValueError, IndexError, TypeError):
-                continue
-            if routing_key == self.queue:
-                client.hdel("unacked", tag)
-                client.zrem("unacked_index", tag)
-        client.close()
-
-
-def database_url(settings):
-    db = settings.DATABASES["default"]
-    credentials = quote(db["USER"] or "")
-    if db.get("PASSWORD"):
-        credentials += f":{quote(db['PASSWORD'])}"
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
-
-
-@pytest.fixture
-def workers(on_postgres, redis_url, transactional_db, smtp_sink, settings, tmp_path):
-    """Start workers with `workers.start(name)`; all of them are stopped (and Redis cleaned) afterwards."""
-    pool = Workers(redis_url=redis_url, database_url=database_url(settings), smtp_port=smtp_sink.port,
-                   log_dir=tmp_path)  # fmt: skip
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield pool
-    finally:
-        celery_app.conf.task_always_eager = eager
-        pool.stop()
 
 
 def sent_count():

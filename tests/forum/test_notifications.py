@@ -20,8 +20,8 @@ from courseweb.celery import app as celery_app
 from forum import notifications
 from forum.models import ForumSettings, Subscription
 from forum.services import create_default_boards, mark_read, reply, set_subscribed, start_thread
-from tests.enrollment.test_email_delivery import Workers, database_url
 from tests.factories import CourseFactory, EnrollmentFactory, RunFactory, StaffFactory, TierFactory, UserFactory
+from tests.workers import Workers, database_url
 
 SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray extra one would be seen
 

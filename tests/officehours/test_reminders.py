@@ -19,7 +19,7 @@ from enrollment.models import Enrollment
 from officehours import reminders
 from officehours.models import Registration, Reminder, Session
 from officehours.tasks import send_office_hours_reminders
-from tests.enrollment.test_email_delivery import Workers, database_url, sender_pid, settle
+from tests.enrollment.test_email_delivery import sender_pid, settle
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 HEADER = "X-Courseweb-Email"
@@ -57,17 +57,6 @@ def kinds(messages):
 # Real workers
 
 
-@pytest.fixture
-def workers(on_postgres, redis_url, transactional_db, smtp_sink, settings, tmp_path):
-    pool = Workers(redis_url=redis_url, database_url=database_url(settings), smtp_port=smtp_sink.port,
-                   log_dir=tmp_path)  # fmt: skip
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield pool
-    finally:
-        celery_app.conf.task_always_eager = eager
-        pool.stop()
 
 
 def reminder_scene():
