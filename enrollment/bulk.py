@@ -26,7 +26,7 @@ from accounts.models import User, normalize_email
 
 from . import emails
 from .models import Enrollment, Run, SentEmail, Tier
-from .services import CREATED, INACTIVE, NO_DOWNGRADE, SKIPPED, UNCHANGED, UPGRADED, dispatch_emails, tier_rank
+from .services import CREATED, INACTIVE, NO_DOWNGRADE, SKIPPED, UNCHANGED, UPGRADED, dispatch_emails
 
 # Rows written per round of queries (and per progress line); stays under SQLite's 999 parameters per query.
 CHUNK = 900
@@ -349,7 +349,7 @@ def _outcome(enrollment: Enrollment | None, tier: Tier) -> tuple[str, str]:
         return SKIPPED, INACTIVE.format(status=enrollment.get_status_display().lower())
     if enrollment.tier_id == tier.pk:
         return UNCHANGED, ""
-    if tier_rank(tier) > tier_rank(enrollment.tier):
+    if tier.rank > enrollment.tier.rank:
         return UPGRADED, ""
     return SKIPPED, NO_DOWNGRADE.format(current=enrollment.tier.name)
 

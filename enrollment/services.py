@@ -30,10 +30,6 @@ class EnrollResult:
     reason: str = ""
 
 
-def tier_rank(tier: Tier):
-    return tier.rank
-
-
 def dispatch_emails():
     """Send what is queued, once the surrounding transaction has committed.
 
@@ -80,7 +76,7 @@ def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None, react
         return EnrollResult(enrollment, SKIPPED, INACTIVE.format(status=enrollment.get_status_display().lower()))
     if enrollment.tier_id == tier.pk:
         return EnrollResult(enrollment, UNCHANGED)
-    if tier_rank(tier) > tier_rank(enrollment.tier):
+    if tier.rank > enrollment.tier.rank:
         enrollment.tier = tier
         enrollment.save(update_fields=["tier"])
         return EnrollResult(enrollment, UPGRADED)
