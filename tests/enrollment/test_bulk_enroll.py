@@ -13,7 +13,7 @@ from accounts.models import User
 from enrollment import bulk, emails
 from enrollment.management.commands.bulk_enroll import CANNOT_READ
 from enrollment.models import Enrollment, SentEmail, Tier
-from enrollment.services import INACTIVE, NO_DOWNGRADE
+from enrollment.rules import INACTIVE, NO_DOWNGRADE
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
