@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "enrollment",
     "forum",
     "officehours",
+    "demo",
 ]
 
 MIDDLEWARE = [
