@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from accounts.models import normalize_email
 
-from .models import TIER_OF_ANOTHER_RUN, Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
+from .models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
 from .services import enroll, get_or_create_student
 
 
@@ -48,9 +49,7 @@ class EnrollmentForm(forms.ModelForm):
         if not self.instance.pk and email and run:
             if Enrollment.objects.filter(user__email__iexact=email, run=run).exists():
                 raise forms.ValidationError(f"{email} is already enrolled in {run}.")
-        tier = cleaned.get("tier")
-        if tier and run and not tier.belongs_to(run):
-            self.add_error("tier", TIER_OF_ANOTHER_RUN)
+        # A tier of another run is refused by Enrollment.clean, which the form runs next.
         return cleaned
 
 
@@ -81,13 +80,15 @@ class EnrollmentAdmin(admin.ModelAdmin):
             return
         # As everywhere: the student found case-insensitively or created with no usable password (they log in by
         # code), and the pre-launch email queued at once if its time has passed.
+        now = timezone.now()
         user, _ = get_or_create_student(email=form.cleaned_data["email"])
-        enrollment = enroll(user=user, run=obj.run, tier=obj.tier, source=obj.source)
+        enrollment = enroll(user=user, run=obj.run, tier=obj.tier, source=obj.source, now=now)
         # The admin goes on with `obj` (inlines, history, the redirect): make it the row the service wrote, then
-        # apply what the add form sets beyond the service (a status other than active, an extension) as an edit.
+        # apply what the add form sets beyond the service (a status other than active, an extension) as an edit;
+        # unless the row is not new (enrolled meanwhile by someone else, after the form's check), which it leaves.
         obj.pk, obj.user, obj.enrolled_at = enrollment.pk, user, enrollment.enrolled_at
         edited = [name for name in ("status", "extended_until") if getattr(obj, name) != getattr(enrollment, name)]
-        if edited:
+        if edited and enrollment.enrolled_at == now:
             obj.save(update_fields=edited)
 
     @admin.display(description="access ends")

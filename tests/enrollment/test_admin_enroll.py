@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import User
-from enrollment.models import Enrollment
+from enrollment.models import TIER_OF_ANOTHER_RUN, Enrollment
 from tests.factories import (
     EnrollmentFactory,
     OfficeHoursTierFactory,
@@ -84,7 +84,7 @@ def test_admin_refuses_a_tier_of_another_run(client, instructor, run):
     other_tier = TierFactory(run=RunFactory())
     response = client.post(ADD_URL, add_form(run, other_tier, "ann@example.com"))
     assert response.status_code == 200
-    assert "tier" in response.context["adminform"].form.errors
+    assert response.context["adminform"].form.errors["tier"] == [TIER_OF_ANOTHER_RUN]
     assert not User.objects.filter(email="ann@example.com").exists()
 
 
