@@ -6,6 +6,11 @@ PORT ?= 8000
 
 .PHONY: run test install lint bench worker beat need-redis
 
+# DEBUG is off unless turned on (courseweb/settings.py). The development targets turn it on; the Celery
+# targets too on a laptop, i.e. when neither SECRET_KEY nor DEBUG is set (on a server both are, and decide).
+run lint: export DEBUG = 1
+CELERY_DEBUG := $(if $(SECRET_KEY)$(DEBUG),,DEBUG=1)
+
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -33,7 +38,7 @@ need-redis:
 	@test -n "$(REDIS_URL)" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run in the web process and a worker has nothing to do." >&2; exit 2; }
 
 worker: install need-redis
-	$(VENV)/bin/celery -A courseweb worker --loglevel=INFO
+	$(CELERY_DEBUG) $(VENV)/bin/celery -A courseweb worker --loglevel=INFO
 
 beat: install need-redis
-	$(VENV)/bin/celery -A courseweb beat --loglevel=INFO
+	$(CELERY_DEBUG) $(VENV)/bin/celery -A courseweb beat --loglevel=INFO

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from enrollment.access import LOGIN_REQUIRED, course_access
-from enrollment.models import Enrollment, Run
+from enrollment.selectors import latest_enrollment, offered_run
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
@@ -34,9 +34,7 @@ def refuse(request, decision, *, course, lesson=None):
 def home(request):
     """Send a student to their course, everyone else to the course on offer."""
     if request.user.is_authenticated:
-        enrollment = (
-            Enrollment.objects.filter(user=request.user).select_related("run__course").order_by("-run__starts_at").first()
-        )
+        enrollment = latest_enrollment(user=request.user)
         if enrollment:
             return redirect("courses:home", enrollment.run.course.slug)
     courses = list(Course.objects.all()[:2])
@@ -51,17 +49,10 @@ def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
 
 
-def _offered_run(course):
-    """The run on sale: the next open run to start, else the latest open one that has started."""
-    runs = list(Run.objects.open_for_enrollment().filter(course=course).prefetch_related("tiers").order_by("starts_at"))
-    now = timezone.now()
-    return next((run for run in runs if run.starts_at >= now), runs[-1] if runs else None)
-
-
 def landing(request, slug):
     course = get_object_or_404(Course, slug=slug)
     sections = sections_with_lessons(course)
-    run = _offered_run(course)
+    run = offered_run(course=course)
     access = course_access(request.user, course)
     offers = [(tier, access.may_buy(tier)) for tier in run.tiers.all()] if run else []
     context = {
@@ -85,7 +76,7 @@ def faq(request, slug):
 
 def syllabus_download(request, slug):
     course = get_object_or_404(Course, slug=slug)
-    response = HttpResponse(syllabus_pdf(course, run=_offered_run(course)), content_type="application/pdf")
+    response = HttpResponse(syllabus_pdf(course, run=offered_run(course=course)), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{course.slug}-syllabus.pdf"'
     return response
 

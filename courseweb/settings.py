@@ -1,8 +1,9 @@
 """Courseweb settings: one module, configured from environment variables.
 
 Every variable has a default that works on a laptop (SQLite, Celery tasks run
-eagerly, email printed to the console). An integration switches on when its
-variable is set. See the table in README.md.
+eagerly, email printed to the console), except DEBUG: it is off unless DEBUG=1
+says otherwise (`make run` does), so a server never runs with it by accident.
+An integration switches on when its variable is set. See the table in README.md.
 """
 
 import os
@@ -34,7 +35,7 @@ def env_list(name, default):
 
 DEV_SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
 SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY)
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "enrollment",
     "forum",
     "officehours",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from accounts.models import normalize_email
 
 from .models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
-from .services import get_or_create_student, queue_prelaunch_if_due
+from .services import enroll, get_or_create_student
 
 
 class TierInline(admin.StackedInline):
@@ -24,7 +25,10 @@ class RunAdmin(admin.ModelAdmin):
 
 
 class EnrollmentForm(forms.ModelForm):
-    """Enroll one student by email; the account is created if it does not exist yet."""
+    """Enroll one student by email; the account is created if it does not exist yet.
+
+    The form only checks; `EnrollmentAdmin.save_model` enrolls through the service, as every other way in does.
+    """
 
     email = forms.EmailField(help_text="The student's email address. A new account is created if needed.")
 
@@ -45,16 +49,8 @@ class EnrollmentForm(forms.ModelForm):
         if not self.instance.pk and email and run:
             if Enrollment.objects.filter(user__email__iexact=email, run=run).exists():
                 raise forms.ValidationError(f"{email} is already enrolled in {run}.")
-        tier = cleaned.get("tier")
-        if tier and run and tier.run_id != run.pk:
-            self.add_error("tier", "Choose a tier of this run.")
+        # A tier of another run is refused by Enrollment.clean, which the form runs next.
         return cleaned
-
-    def save(self, commit=True):
-        if not self.instance.pk:
-            # As everywhere: found case-insensitively, or created with no usable password (they log in by code).
-            self.instance.user, _ = get_or_create_student(email=self.cleaned_data["email"])
-        return super().save(commit=commit)
 
 
 class SentEmailInline(admin.TabularInline):
@@ -79,10 +75,21 @@ class EnrollmentAdmin(admin.ModelAdmin):
     inlines = [SentEmailInline]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            # Enrolled by hand after the pre-launch point: the email goes out now, as for every enrolment.
-            queue_prelaunch_if_due(enrollment=obj)
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # As everywhere: the student found case-insensitively or created with no usable password (they log in by
+        # code), and the pre-launch email queued at once if its time has passed.
+        now = timezone.now()
+        user, _ = get_or_create_student(email=form.cleaned_data["email"])
+        enrollment = enroll(user=user, run=obj.run, tier=obj.tier, source=obj.source, now=now)
+        # The admin goes on with `obj` (inlines, history, the redirect): make it the row the service wrote, then
+        # apply what the add form sets beyond the service (a status other than active, an extension) as an edit;
+        # unless the row is not new (enrolled meanwhile by someone else, after the form's check), which it leaves.
+        obj.pk, obj.user, obj.enrolled_at = enrollment.pk, user, enrollment.enrolled_at
+        edited = [name for name in ("status", "extended_until") if getattr(obj, name) != getattr(enrollment, name)]
+        if edited and enrollment.enrolled_at == now:
+            obj.save(update_fields=edited)
 
     @admin.display(description="access ends")
     def access_ends(self, enrollment):

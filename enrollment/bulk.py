@@ -3,8 +3,8 @@
 `parse_roster` reads and checks every row and raises `RosterError` with all the problems it found
 (nothing has been written then); `apply_roster` creates the missing users and the enrollments,
 upgrades tiers and queues the pre-launch emails, with a fixed number of queries per chunk of rows.
-Enrollment rules are those of `services.apply_enrollment`: never downgrade, leave refunded and
-cancelled enrollments alone.
+Each student's outcome is decided by `rules.decide`, as for one student enrolled by `services`:
+never downgrade, leave refunded and cancelled enrollments alone.
 """
 
 import csv
@@ -23,10 +23,12 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
+from courseweb.errors import Refusal
 
 from . import emails
 from .models import Enrollment, Run, SentEmail, Tier
-from .services import CREATED, INACTIVE, NO_DOWNGRADE, SKIPPED, UNCHANGED, UPGRADED, dispatch_emails
+from .rules import CREATED, UNCHANGED, UPGRADED, WRONG_RUN, decide
+from .services import dispatch_emails
 
 # Rows written per round of queries (and per progress line); stays under SQLite's 999 parameters per query.
 CHUNK = 900
@@ -83,8 +85,8 @@ class RowError:
         return self.reason if self.line is None else f"line {self.line}: {self.reason}"
 
 
-class RosterError(Exception):
-    """The roster cannot be applied; `errors` lists every problem found."""
+class RosterError(Refusal):
+    """The roster cannot be applied; `errors` lists every problem found, `message` all of them, one a line."""
 
     def __init__(self, errors: list[RowError]):
         self.errors = errors
@@ -254,6 +256,9 @@ def apply_roster(
     """
     now = now or timezone.now()
     run = roster.run
+    wrong = [RowError(row.line, WRONG_RUN.format(tier=row.tier)) for row in roster.rows if not row.tier.belongs_to(run)]
+    if wrong:  # parse_roster takes tiers from the run; a roster put together otherwise may not
+        raise RosterError(wrong)
     result = BulkResult(rows=roster.lines, dry_run=dry_run, prelaunch_due=emails.prelaunch_is_due(run, now=now))
     report = progress if progress is not None and len(roster.rows) > PROGRESS_ROWS else None
     with transaction.atomic():
@@ -287,7 +292,7 @@ def _apply_chunk(rows: list[RosterRow], *, run: Run, now: datetime, send_email: 
     for row in rows:
         user_id = user_ids[row.email]
         enrollment = existing.get(user_id)
-        outcome, reason = _outcome(enrollment, row.tier)
+        outcome, reason = decide(enrollment, row.tier)
         if outcome == CREATED:
             to_create.append(
                 Enrollment(user_id=user_id, run=run, tier=row.tier, source=Enrollment.Source.BULK, enrolled_at=now)
@@ -339,19 +344,6 @@ def _create_users(rows: list[RosterRow], *, now: datetime) -> dict[str, int]:
     if any(user.pk is None for user in users):  # a backend that does not return ids
         return _user_ids([user.email for user in users])
     return {user.email: user.pk for user in users}
-
-
-def _outcome(enrollment: Enrollment | None, tier: Tier) -> tuple[str, str]:
-    """The rules of services.apply_enrollment, for an enrollment already fetched."""
-    if enrollment is None:
-        return CREATED, ""
-    if enrollment.status != Enrollment.Status.ACTIVE:
-        return SKIPPED, INACTIVE.format(status=enrollment.get_status_display().lower())
-    if enrollment.tier_id == tier.pk:
-        return UNCHANGED, ""
-    if tier.rank > enrollment.tier.rank:
-        return UPGRADED, ""
-    return SKIPPED, NO_DOWNGRADE.format(current=enrollment.tier.name)
 
 
 def _user_ids(addresses: list[str]) -> dict[str, int]:

@@ -11,6 +11,8 @@ from courses.models import Course
 
 from .window import access_ends_at
 
+TIER_OF_ANOTHER_RUN = "Choose a tier of this run."
+
 
 class RunQuerySet(models.QuerySet):
     def open_for_enrollment(self):
@@ -70,6 +72,10 @@ class Tier(models.Model):
     def __str__(self):
         return f"{self.run} – {self.name}"
 
+    def belongs_to(self, run) -> bool:
+        """Whether this tier is one of the run's: the one check of it, for the admin, the services and the roster."""
+        return self.run_id == run.pk
+
     @property
     def rank(self):
         """Order tiers by what they give: office hours beat standard, more months beat fewer."""
@@ -116,8 +122,8 @@ class Enrollment(models.Model):
         return f"{self.user} in {self.run}"
 
     def clean(self):
-        if self.tier_id and self.run_id and self.tier.run_id != self.run_id:
-            raise ValidationError({"tier": "Choose a tier of this run."})
+        if self.tier_id and self.run_id and not self.tier.belongs_to(self.run):
+            raise ValidationError({"tier": TIER_OF_ANOTHER_RUN})
 
     @property
     def access_starts_at(self):

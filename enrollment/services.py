@@ -10,17 +10,8 @@ from accounts.models import User, normalize_email
 
 from . import emails
 from .models import Enrollment, Payment, Run, SentEmail, Tier
+from .rules import CREATED, REACTIVATED, UPGRADED, WRONG_RUN, decide
 from .tasks import deliver_emails
-
-CREATED = "created"
-REACTIVATED = "reactivated"
-UPGRADED = "upgraded"
-UNCHANGED = "unchanged"
-SKIPPED = "skipped"
-
-NO_DOWNGRADE = "already enrolled in {current}; an enrollment is never downgraded"
-INACTIVE = "the enrollment is {status}; reactivate it in the admin"
-WRONG_RUN = "the tier {tier} belongs to another run"
 
 
 @dataclass(frozen=True)
@@ -53,12 +44,13 @@ def get_or_create_student(*, email: str, first_name: str = "", last_name: str = 
 
 
 def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None, reactivate=False) -> EnrollResult:
-    """Enroll the user in the run, or upgrade their tier; never downgrade. Call inside a transaction.
+    """Enroll the user in the run, or upgrade their tier, as `rules.decide` says. Call inside a transaction.
 
     A cancelled or refunded enrollment is left alone unless `reactivate` (a new payment) says otherwise.
+    Locks the user's enrollment in the run.
     """
     now = now or timezone.now()
-    if tier.run_id != run.pk:
+    if not tier.belongs_to(run):
         raise ValidationError(WRONG_RUN.format(tier=tier))
     enrollment = Enrollment.objects.select_for_update().filter(user=user, run=run).select_related("tier").first()
     if enrollment is None:
@@ -68,19 +60,14 @@ def apply_enrollment(*, user, run: Run, tier: Tier, source: str, now=None, react
             return EnrollResult(enrollment, CREATED)
         except IntegrityError:
             enrollment = Enrollment.objects.select_for_update().select_related("tier").get(user=user, run=run)
-    if enrollment.status != Enrollment.Status.ACTIVE and reactivate:
+    outcome, reason = decide(enrollment, tier, reactivate=reactivate)
+    if outcome == REACTIVATED:
         enrollment.status, enrollment.tier, enrollment.source = Enrollment.Status.ACTIVE, tier, source
         enrollment.save(update_fields=["status", "tier", "source"])
-        return EnrollResult(enrollment, REACTIVATED)
-    if enrollment.status != Enrollment.Status.ACTIVE:
-        return EnrollResult(enrollment, SKIPPED, INACTIVE.format(status=enrollment.get_status_display().lower()))
-    if enrollment.tier_id == tier.pk:
-        return EnrollResult(enrollment, UNCHANGED)
-    if tier.rank > enrollment.tier.rank:
+    elif outcome == UPGRADED:
         enrollment.tier = tier
         enrollment.save(update_fields=["tier"])
-        return EnrollResult(enrollment, UPGRADED)
-    return EnrollResult(enrollment, SKIPPED, NO_DOWNGRADE.format(current=enrollment.tier.name))
+    return EnrollResult(enrollment, outcome, reason)
 
 
 def enroll(*, user, run: Run, tier: Tier, source: str, send_email: bool = True, now=None) -> Enrollment:

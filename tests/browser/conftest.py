@@ -36,7 +36,8 @@ def page(page):
 @pytest.fixture
 def demo(live_server):
     """The demo course from seed_demo: 26 lessons, a coming-soon lesson, two runs, a student with 2 lessons done."""
-    call_command("seed_demo", stdout=io.StringIO())
+    # --force: pytest-django runs the live server with DEBUG off, and this test database is no server.
+    call_command("seed_demo", "--force", stdout=io.StringIO())
     return SimpleNamespace(
         course=Course.objects.get(slug=DEMO_SLUG),
         student=User.objects.get(email=DEMO_STUDENT[0]),

@@ -8,7 +8,7 @@ from django.conf import settings
 DEMO_SLUG = "advanced-webrtc-architecture"
 DEMO_STUDENT = ("student@example.com", "learn-webrtc-2026")
 COMING_SOON_SLUG = "recording"  # the demo's one lesson with a future release time
-DEMO_VIDEO = Path(settings.BASE_DIR) / "courses" / "demo_assets" / "demo-lesson.webm"
+DEMO_VIDEO = Path(settings.BASE_DIR) / "demo" / "demo_assets" / "demo-lesson.webm"
 
 
 def wait_until(condition, *, timeout=5.0, interval=0.05):

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import User
-from enrollment.models import Enrollment
+from enrollment.models import TIER_OF_ANOTHER_RUN, Enrollment
 from tests.factories import (
     EnrollmentFactory,
     OfficeHoursTierFactory,
@@ -84,7 +84,7 @@ def test_admin_refuses_a_tier_of_another_run(client, instructor, run):
     other_tier = TierFactory(run=RunFactory())
     response = client.post(ADD_URL, add_form(run, other_tier, "ann@example.com"))
     assert response.status_code == 200
-    assert "tier" in response.context["adminform"].form.errors
+    assert response.context["adminform"].form.errors["tier"] == [TIER_OF_ANOTHER_RUN]
     assert not User.objects.filter(email="ann@example.com").exists()
 
 
@@ -97,3 +97,14 @@ def test_student_enrolled_by_hand_after_the_prelaunch_point_gets_that_email_at_o
     assert response.status_code == 302
     assert [message.to for message in mailoutbox] == [["late@example.com"]]
     assert Enrollment.objects.get(run=run).emails.get().status == "sent"
+
+
+def test_an_extension_and_a_status_given_on_the_add_page_are_kept(client, instructor, run):
+    form = add_form(run, run.tiers.get(), "ann@example.com")
+    form.update(extended_until_0="2031-01-15", extended_until_1="12:00:00", status=Enrollment.Status.CANCELLED)
+    response = client.post(ADD_URL, form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    enrollment = Enrollment.objects.get(run=run)
+    assert enrollment.status == Enrollment.Status.CANCELLED
+    assert (enrollment.extended_until.year, enrollment.extended_until.month) == (2031, 1)
+    assert response["Location"] == reverse("admin:enrollment_enrollment_changelist")

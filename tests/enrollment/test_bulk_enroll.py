@@ -10,10 +10,11 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import User
+from courseweb.errors import Refusal
 from enrollment import bulk, emails
 from enrollment.management.commands.bulk_enroll import CANNOT_READ
 from enrollment.models import Enrollment, SentEmail, Tier
-from enrollment.services import INACTIVE, NO_DOWNGRADE
+from enrollment.rules import INACTIVE, NO_DOWNGRADE, WRONG_RUN
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -445,4 +446,23 @@ def test_student_created_by_someone_else_meanwhile_rolls_everything_back(tmp_pat
     with pytest.raises(CommandError) as raised:
         bulk_enroll(tmp_path, "email\nbob@example.com\nann@example.com\n", "--run", run.slug)
     assert str(raised.value) == bulk.CONCURRENT_CHANGE
+    assert state() == before
+
+
+def test_a_roster_error_is_a_refusal_whose_message_lists_every_problem(run):
+    with pytest.raises(Refusal) as refused:
+        bulk.parse_roster("email,tier\nnot-an-email,standard\nb@example.com,gold\n", run=run)
+    assert isinstance(refused.value, bulk.RosterError)
+    assert refused.value.message.splitlines() == [str(error) for error in refused.value.errors]
+    assert len(refused.value.errors) == 2
+    assert not User.objects.exists()
+
+
+def test_a_roster_with_a_tier_of_another_run_is_refused_and_changes_nothing(run, existing):
+    before = state()
+    other = TierFactory(run=RunFactory())
+    roster = bulk.Roster(run=run, rows=[bulk.RosterRow(2, "new@example.com", "", "", other)], lines=1)
+    with pytest.raises(bulk.RosterError) as refused:
+        bulk.apply_roster(roster=roster)
+    assert refused.value.message == f"line 2: {WRONG_RUN.format(tier=other)}"
     assert state() == before

@@ -1,21 +1,26 @@
 """Build the demo course: Advanced WebRTC Architecture, two runs, an instructor and two students.
 
-Running it again changes nothing: every object is looked up by its natural key and only
-created when missing.
+Running it again changes nothing in any app: every object is looked up by its natural key and only
+created when missing. Students, enrollments, progress and office-hours sessions are made by the
+services that make them for real; course content, runs, tiers and slots (which have none) by the ORM.
+The demo users' passwords are printed, so it refuses to run with DEBUG off unless told --force.
 """
 
 from datetime import time, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from courses.models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
+from courses.services import set_lesson_completed
 from enrollment.models import Enrollment, Run, Tier
+from enrollment.services import enroll, get_or_create_student
 from officehours.models import Session, WeeklySlot
 from officehours.scheduling import generate_sessions
 
@@ -50,10 +55,23 @@ STUDENTS = [
 ]
 
 
+DEBUG_OFF = (
+    "DEBUG is off, so this may be a server: the demo users' passwords printed here would let anyone log in, "
+    "one of them as staff. Run it with DEBUG=1 (as `make run` does), or pass --force if you mean it."
+)
+
+
 class Command(BaseCommand):
     help = "Create the demo course, runs and users (safe to run again: nothing changes the second time)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="seed even with DEBUG off (the demo passwords then work there too)"
+        )
+
+    def handle(self, *args, force, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(DEBUG_OFF)
         now = timezone.now()
         with transaction.atomic():
             course = self._course(now)
@@ -141,15 +159,13 @@ class Command(BaseCommand):
             User.objects.create_superuser(email=email, password=password, first_name=first, last_name=last)
         students = []
         for email, password, first, last, kind in STUDENTS:
-            user = User.objects.filter(email=email).first()
-            if user is None:
-                user = User.objects.create_user(email=email, password=password, first_name=first, last_name=last)
-            Enrollment.objects.get_or_create(
-                user=user, run=run,
-                defaults={
-                    "tier": run.tiers.get(kind=kind), "source": Enrollment.Source.ADMIN, "enrolled_at": run.starts_at,
-                },
-            )  # fmt: skip
+            user, created = get_or_create_student(email=email, first_name=first, last_name=last)
+            if created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            # Enrolled when the run started, before the demo existed: no pre-launch email, now or later.
+            enroll(user=user, run=run, tier=run.tiers.get(kind=kind), source=Enrollment.Source.ADMIN,
+                   send_email=False, now=run.starts_at)  # fmt: skip
             students.append(user)
         return students
 
@@ -170,7 +186,7 @@ class Command(BaseCommand):
             return
         for offset, lesson in enumerate(Lesson.objects.filter(course=course).in_syllabus_order()[:2]):
             when = now - timedelta(days=2, hours=-offset)
-            LessonProgress.objects.create(user=student, lesson=lesson, completed_at=when, updated_at=when)
+            set_lesson_completed(user=student, lesson=lesson, completed=True, now=when)
 
     def _store_media(self):
         if not default_storage.exists(VIDEO_NAME):

@@ -1,4 +1,4 @@
-"""The demo seed builds the announced course, and running it again changes nothing."""
+"""The demo seed builds the announced course, and running it again changes nothing in any app."""
 
 from datetime import timedelta
 from io import StringIO
@@ -7,42 +7,89 @@ import pytest
 from django.apps import apps
 from django.core import serializers
 from django.core.files.storage import default_storage
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from accounts.models import User
 from courses.models import Course, Lesson, LessonProgress
+from demo.management.commands.seed_demo import DEBUG_OFF
 from enrollment.access import can_open_lesson, can_view_course_home
-from enrollment.models import Enrollment, Run, Tier
+from enrollment.models import Enrollment, Run, SentEmail, Tier
+from forum.models import Board
+from officehours.models import Session, WeeklySlot
 
 pytestmark = pytest.mark.django_db
 
-SEEDED_APPS = ["accounts", "courses", "enrollment"]
+# Rows the seed writes through each app's services (or their signals); a snapshot without them proves nothing.
+SEEDED_MODELS = [User, Course, Lesson, Run, Tier, Enrollment, SentEmail, LessonProgress, Board, WeeklySlot, Session]
+
+
+def every_model():
+    return [model for model in apps.get_models() if model._meta.managed and not model._meta.proxy]
+
+
+def row_counts():
+    return {model._meta.label: model._default_manager.count() for model in every_model()}
 
 
 def dump():
-    """Serialise every row of the seeded apps, in a stable order."""
-    parts = []
-    for label in SEEDED_APPS:
-        for model in apps.get_app_config(label).get_models():
-            parts.append(serializers.serialize("json", model.objects.order_by("pk")))
-    return parts
+    """Serialise every row of every model of every installed app, in a stable order."""
+    return {
+        model._meta.label: serializers.serialize("json", model._default_manager.order_by("pk"))
+        for model in every_model()
+    }
 
 
-def seed():
-    call_command("seed_demo", stdout=StringIO())
+def seed(*args):
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
 
 
 @pytest.fixture
-def seeded():
+def seeded(settings):
+    settings.DEBUG = True  # as `make run` runs it; pytest-django runs tests with DEBUG off
     seed()
     return Course.objects.get()
 
 
-def test_running_seed_demo_twice_gives_the_same_database(seeded):
-    before = dump()
+def test_running_seed_demo_twice_changes_nothing_in_any_app(seeded):
+    counts, before = row_counts(), dump()
+    assert all(counts[model._meta.label] for model in SEEDED_MODELS), counts
+
     seed()
+
+    assert row_counts() == counts
     assert dump() == before
+
+
+def test_seed_demo_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError) as refused:
+        seed()
+    assert str(refused.value) == DEBUG_OFF
+    assert "--force" in DEBUG_OFF
+    assert not Course.objects.exists() and not User.objects.exists()
+
+
+def test_seed_demo_with_force_runs_with_debug_off(settings, client):
+    settings.DEBUG = False
+    assert "Demo course ready" in seed("--force")
+    assert Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).count() == 2
+    assert client.login(username="instructor@example.com", password="teach-webrtc-2026")
+
+
+def test_seed_demo_gives_the_course_its_forum_boards_and_the_office_hours_run_its_sessions(seeded):
+    assert Board.objects.filter(course=seeded).count() == 3
+    current = Run.objects.get(starts_at__lte=timezone.now())
+    assert WeeklySlot.objects.filter(run=current).count() == 2
+    assert Session.objects.filter(run=current, starts_at__gt=timezone.now()).exists()
+
+
+def test_demo_students_get_no_prelaunch_email_now_or_later(seeded, mailoutbox):
+    assert mailoutbox == []
+    emails = list(SentEmail.objects.values_list("kind", "status"))
+    assert emails == [(SentEmail.Kind.PRELAUNCH, SentEmail.Status.SKIPPED)] * 2
 
 
 def test_seed_demo_builds_seven_sections_of_three_to_six_lessons(seeded):

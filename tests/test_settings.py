@@ -1,0 +1,35 @@
+"""Settings from the environment: DEBUG is off unless DEBUG=1 turns it on, and off it demands a SECRET_KEY."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOW = "from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE)"
+
+
+def load_settings(**variables):
+    """Import courseweb.settings in a fresh interpreter whose environment has only these variables."""
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "courseweb.settings", **variables}
+    return subprocess.run(
+        [sys.executable, "-c", SHOW], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_debug_is_off_by_default_and_cookies_are_then_sent_over_https_only():
+    loaded = load_settings(SECRET_KEY="a-key-for-this-server")
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["False", "True", "True"]
+
+
+def test_with_debug_off_the_settings_refuse_to_load_without_a_secret_key():
+    loaded = load_settings()
+    assert loaded.returncode != 0
+    assert "Set SECRET_KEY when DEBUG is off." in loaded.stderr
+
+
+def test_debug_1_turns_debug_on_for_development():
+    loaded = load_settings(DEBUG="1")
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == ["True", "False", "False"]
