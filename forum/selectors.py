@@ -3,6 +3,7 @@
 from django.db.models import Count, OuterRef, Q, Subquery
 
 from .models import Board, Post, Thread, ThreadRead
+from .permissions import may_see_hidden
 
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 25
@@ -10,7 +11,7 @@ POSTS_PER_PAGE = 25
 
 def boards_with_counts(*, course, user):
     """Return the course's boards, each with the number of threads the user can see (one query)."""
-    visible = Q() if user.is_staff else Q(threads__is_hidden=False)
+    visible = Q() if may_see_hidden(user) else Q(threads__is_hidden=False)
     return list(Board.objects.filter(course=course).annotate(thread_count=Count("threads", filter=visible)))
 
 
