@@ -25,6 +25,7 @@ STAFF_ONLY = "Only the instructor can do that."
 NOT_AUTHOR_OR_STAFF = "Only the person who asked, or the instructor, can mark the answer."
 EMPTY = "Write something first."
 NOT_IN_THREAD = "That post is not a reply in this thread."
+NO_ANSWER_YET = "Mark an answer first."
 
 
 class ForumError(Refusal):
@@ -205,7 +206,7 @@ def make_faq_entry(*, user, thread: Thread) -> FAQEntry:
     if not may_add_to_faq(user, thread):
         raise ForumError(STAFF_ONLY)
     if thread.answer_id is None:
-        raise ForumError("Mark an answer first.")
+        raise ForumError(NO_ANSWER_YET)
     with transaction.atomic():
         thread = Thread.objects.select_for_update(of=("self",)).select_related("answer").get(pk=thread.pk)
         if thread.faq_entry_id:

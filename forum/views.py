@@ -32,6 +32,8 @@ from .selectors import (
 EDITED = "Your post is updated."
 DELETED = "Your post is deleted."
 FAQ_ADDED = "Added to the course's Q&A page."
+FOLLOWING = "You follow this thread."
+NOT_FOLLOWING = "You no longer follow this thread."
 
 # Resolve the course (404), ask the policy, refuse with the explaining page; pass course and access.
 forum_view = course_view(CourseAccess.forum)
@@ -261,7 +263,7 @@ def thread_flags(request, course, access, pk):
 def subscribe(request, course, access, pk):
     thread = _thread_or_404(request, course, pk)
     subscribed = _flag(request.POST.get("subscribed")) is not False
-    message = "You follow this thread." if subscribed else "You no longer follow this thread."
+    message = FOLLOWING if subscribed else NOT_FOLLOWING
     return _act(request, course, thread, lambda: services.set_subscribed(user=request.user, thread=thread,
                                                                   subscribed=subscribed), message)  # fmt: skip
 
