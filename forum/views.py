@@ -15,7 +15,7 @@ from enrollment.access import CourseAccess
 
 from . import services
 from .forms import EditPostForm, ReplyForm, ThreadForm
-from .models import Board, Post, Subscription, Thread, ThreadRead
+from .models import Board, Post, Thread
 from .permissions import may_edit, may_reply, may_see_hidden
 from .search import search_posts
 from .selectors import (
@@ -23,8 +23,10 @@ from .selectors import (
     THREADS_PER_PAGE,
     boards_with_counts,
     first_unread_post,
+    is_following,
     is_unread,
     post_position,
+    read_mark,
     thread_posts,
     threads_for_list,
 )
@@ -89,7 +91,7 @@ def board(request, course, access, board_slug):
 @forum_view
 def thread(request, course, access, pk):
     thread = _thread_or_404(request, course, pk)
-    read = ThreadRead.objects.filter(user=request.user, thread=thread).values_list("last_read_at", flat=True).first()
+    read = read_mark(thread=thread, user=request.user)
     if "unread" in request.GET:
         post = first_unread_post(thread=thread, user=request.user, last_read_at=read)
         if post is not None:
@@ -112,7 +114,6 @@ def _render_thread(request, course, thread, *, last_read_at=None, reply_form=Non
         seen_to = max(timezone.now(), thread.last_post_at) if not page.has_next() else posts_on_page[-1].created_at
         if last_read_at is None or seen_to > last_read_at:
             services.mark_read(user=request.user, thread=thread, at=seen_to)
-    subscription = Subscription.objects.filter(user=request.user, thread=thread).first()
     can_reply = may_reply(request.user, thread)
     context = {
         "course": course,
@@ -120,7 +121,7 @@ def _render_thread(request, course, thread, *, last_read_at=None, reply_form=Non
         "page": page,
         "posts": posts_on_page,
         "first_post_id": posts_on_page[0].pk if page.number == 1 and posts_on_page else None,
-        "subscribed": bool(subscription and subscription.is_active),
+        "subscribed": is_following(thread=thread, user=request.user),
         "reply_form": reply_form or (ReplyForm() if can_reply else None),
     }
     return render(request, "forum/thread_detail.html", context, status=status)
