@@ -1,3 +1,4 @@
+import functools
 import mimetypes
 import os
 import re
@@ -23,12 +24,35 @@ MARKED_COMPLETE = "Lesson marked complete."
 MARKED_INCOMPLETE = "Lesson marked as not complete."
 
 
-def refuse(request, decision, *, course, lesson=None):
+def refuse(request, decision, *, course, lesson=None, template="courses/access_denied.html", extra_context=None):
     """Answer a refused request: visitors go to log in; others learn why, never the content."""
     if decision.reason == LOGIN_REQUIRED:
         return redirect_to_login(request.get_full_path())
-    context = {"course": course, "lesson": lesson, "decision": decision}
-    return render(request, "courses/access_denied.html", context, status=403)
+    context = {"course": course, "lesson": lesson, "decision": decision, **(extra_context or {})}
+    return render(request, template, context, status=403)
+
+
+def course_view(policy, *, template="courses/access_denied.html", extra_context=None):
+    """Make a decorator for the pages of one part of a course (the forum, office hours).
+
+    The decorated view is called as `view(request, course, access, ...)` once the course is found (else
+    404) and `policy(access)` (a CourseAccess method, e.g. `CourseAccess.forum`) allows it; a refusal
+    goes through `refuse`, shown on `template` with `extra_context`.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request, slug, *args, **kwargs):
+            course = get_object_or_404(Course, slug=slug)
+            access = course_access(request.user, course)
+            decision = policy(access)
+            if not decision:
+                return refuse(request, decision, course=course, template=template, extra_context=extra_context)
+            return view(request, course, access, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def home(request):

@@ -1,6 +1,8 @@
 from adminsortable2.admin import SortableAdminMixin
 from django.contrib import admin
 
+from courses.markdown import render_markdown
+
 from .models import Board, ForumSettings, Post, Subscription, Thread
 
 
@@ -32,6 +34,14 @@ class ThreadAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="answered")
     def is_answered(self, thread):
         return thread.answer_id is not None
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Post:
+            for post_form in formset.forms:
+                if "body" in post_form.changed_data:
+                    # Pages show body_html: render it from the new text, as services.edit_post does.
+                    post_form.instance.body_html = render_markdown(post_form.instance.body)
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(ForumSettings)

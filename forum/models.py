@@ -5,6 +5,8 @@ from django.utils import timezone
 
 from courses.models import Course, FAQEntry, Lesson
 
+from .permissions import may_see_hidden
+
 DEFAULT_BOARDS = [
     ("questions", "Questions", "Ask about anything in the course."),
     ("issues", "Issues", "Something broken or unclear in a lesson? Tell us here."),
@@ -33,7 +35,7 @@ class Board(models.Model):
 class ThreadQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Staff see hidden threads (marked); everyone else does not."""
-        if user.is_authenticated and user.is_staff:
+        if may_see_hidden(user):
             return self
         return self.filter(is_hidden=False)
 
@@ -85,7 +87,7 @@ class Thread(models.Model):
 class PostQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Staff see hidden and deleted posts (marked); everyone else sees neither."""
-        if user.is_authenticated and user.is_staff:
+        if may_see_hidden(user):
             return self
         return self.filter(is_hidden=False, deleted_at__isnull=True)
 

@@ -2,7 +2,8 @@
 
 from django.db.models import Count, OuterRef, Q, Subquery
 
-from .models import Board, Post, Thread, ThreadRead
+from .models import Board, Post, Subscription, Thread, ThreadRead
+from .permissions import may_see_hidden
 
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 25
@@ -10,7 +11,7 @@ POSTS_PER_PAGE = 25
 
 def boards_with_counts(*, course, user):
     """Return the course's boards, each with the number of threads the user can see (one query)."""
-    visible = Q() if user.is_staff else Q(threads__is_hidden=False)
+    visible = Q() if may_see_hidden(user) else Q(threads__is_hidden=False)
     return list(Board.objects.filter(course=course).annotate(thread_count=Count("threads", filter=visible)))
 
 
@@ -53,3 +54,13 @@ def first_unread_post(*, thread, user, last_read_at):
     if last_read_at is not None:
         posts = posts.filter(created_at__gt=last_read_at)
     return posts.first()
+
+
+def read_mark(*, thread, user):
+    """Return how far the user has read the thread (None when never opened)."""
+    return ThreadRead.objects.filter(user=user, thread=thread).values_list("last_read_at", flat=True).first()
+
+
+def is_following(*, thread, user) -> bool:
+    """Return whether the user follows the thread (is emailed about its new posts)."""
+    return Subscription.objects.filter(user=user, thread=thread, is_active=True).exists()

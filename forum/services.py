@@ -9,8 +9,10 @@ from django.utils import timezone
 from accounts.models import User
 from courses.markdown import render_markdown
 from courses.models import FAQEntry
+from courseweb.errors import Refusal
 
 from .models import DEFAULT_BOARDS, Board, Post, Subscription, Thread, ThreadRead
+from .permissions import may_add_to_faq, may_delete, may_edit, may_mark_answer, may_moderate, may_reply
 from .tasks import notify_new_post
 
 RATE_LIMIT_POSTS = 5
@@ -23,14 +25,11 @@ STAFF_ONLY = "Only the instructor can do that."
 NOT_AUTHOR_OR_STAFF = "Only the person who asked, or the instructor, can mark the answer."
 EMPTY = "Write something first."
 NOT_IN_THREAD = "That post is not a reply in this thread."
+NO_ANSWER_YET = "Mark an answer first."
 
 
-class ForumError(Exception):
+class ForumError(Refusal):
     """A rule of the forum refused the change; the message is for the user."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 def create_default_boards(*, course) -> list[Board]:
@@ -105,7 +104,7 @@ def reply(*, user, thread: Thread, body: str, token=None, now=None) -> Post:
         if existing is not None:
             return existing
         thread = Thread.objects.select_for_update().get(pk=thread.pk)
-        if thread.is_locked and not user.is_staff:
+        if not may_reply(user, thread):
             raise ForumError(LOCKED)
         _check_rate(user, now)
         post = _new_post(user=user, thread=thread, body=body, token=token, now=now)
@@ -117,7 +116,7 @@ def reply(*, user, thread: Thread, body: str, token=None, now=None) -> Post:
 
 
 def edit_post(*, user, post: Post, body: str, now=None) -> Post:
-    if post.author_id != user.pk:
+    if not may_edit(user, post):
         raise ForumError(NOT_YOUR_POST)
     if not (body or "").strip():
         raise ForumError(EMPTY)
@@ -128,7 +127,7 @@ def edit_post(*, user, post: Post, body: str, now=None) -> Post:
 
 def delete_post(*, user, post: Post, now=None) -> Post:
     """Soft-delete: gone for students, still visible (marked) to staff."""
-    if post.author_id != user.pk and not user.is_staff:
+    if not may_delete(user, post):
         raise ForumError(NOT_YOUR_POST)
     with transaction.atomic():
         if post.deleted_at is None:
@@ -140,7 +139,7 @@ def delete_post(*, user, post: Post, now=None) -> Post:
 
 
 def set_post_hidden(*, user, post: Post, hidden: bool) -> Post:
-    if not user.is_staff:
+    if not may_moderate(user):
         raise ForumError(STAFF_ONLY)
     with transaction.atomic():
         if post.is_hidden != hidden:
@@ -158,18 +157,27 @@ def _visible_reply_changed(post, delta):
 
 
 def set_thread_flags(*, user, thread: Thread, pinned=None, locked=None, hidden=None) -> Thread:
-    if not user.is_staff:
+    """Set the flags given (None leaves a flag as it is); return the thread as saved.
+
+    Locks the thread row and writes only the flags given: a flag another member of staff changed since
+    `thread` was loaded stays as they left it.
+    """
+    if not may_moderate(user):
         raise ForumError(STAFF_ONLY)
-    for field, value in (("is_pinned", pinned), ("is_locked", locked), ("is_hidden", hidden)):
-        if value is not None:
+    changes = {field: value for field, value in (("is_pinned", pinned), ("is_locked", locked), ("is_hidden", hidden))
+               if value is not None}  # fmt: skip
+    with transaction.atomic():
+        thread = Thread.objects.select_for_update().get(pk=thread.pk)
+        for field, value in changes.items():
             setattr(thread, field, value)
-    thread.save(update_fields=["is_pinned", "is_locked", "is_hidden"])
+        if changes:
+            thread.save(update_fields=list(changes))
     return thread
 
 
 def mark_answer(*, user, thread: Thread, post: Post | None) -> Thread:
     """The thread's author or staff marks a reply as the answer (None clears it)."""
-    if thread.author_id != user.pk and not user.is_staff:
+    if not may_mark_answer(user, thread):
         raise ForumError(NOT_AUTHOR_OR_STAFF)
     if post is not None and (post.thread_id != thread.pk or not post.is_visible):
         raise ForumError(NOT_IN_THREAD)
@@ -195,10 +203,10 @@ def mark_read(*, user, thread: Thread, at=None):
 
 def make_faq_entry(*, user, thread: Thread) -> FAQEntry:
     """Turn an answered thread into an entry of the course's Q&A page (once)."""
-    if not user.is_staff:
+    if not may_add_to_faq(user, thread):
         raise ForumError(STAFF_ONLY)
     if thread.answer_id is None:
-        raise ForumError("Mark an answer first.")
+        raise ForumError(NO_ANSWER_YET)
     with transaction.atomic():
         thread = Thread.objects.select_for_update(of=("self",)).select_related("answer").get(pk=thread.pk)
         if thread.faq_entry_id:

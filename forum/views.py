@@ -1,7 +1,5 @@
 """The forum's pages. Each asks the access policy first (POSTs too), then one service or selector."""
 
-import functools
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -11,21 +9,24 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from courses.markdown import render_markdown
-from courses.models import Course
-from courses.views import refuse
-from enrollment.access import course_access
+from courses.views import course_view
+from courseweb.errors import Refusal
+from enrollment.access import CourseAccess
 
 from . import services
 from .forms import EditPostForm, ReplyForm, ThreadForm
-from .models import Board, Post, Subscription, Thread, ThreadRead
+from .models import Board, Post, Thread
+from .permissions import may_edit, may_reply, may_see_hidden
 from .search import search_posts
 from .selectors import (
     POSTS_PER_PAGE,
     THREADS_PER_PAGE,
     boards_with_counts,
     first_unread_post,
+    is_following,
     is_unread,
     post_position,
+    read_mark,
     thread_posts,
     threads_for_list,
 )
@@ -33,21 +34,11 @@ from .selectors import (
 EDITED = "Your post is updated."
 DELETED = "Your post is deleted."
 FAQ_ADDED = "Added to the course's Q&A page."
+FOLLOWING = "You follow this thread."
+NOT_FOLLOWING = "You no longer follow this thread."
 
-
-def forum_view(view):
-    """Resolve the course (404), ask the policy, refuse with the explaining page; pass course and access."""
-
-    @functools.wraps(view)
-    def wrapper(request, slug, *args, **kwargs):
-        course = get_object_or_404(Course, slug=slug)
-        access = course_access(request.user, course)
-        decision = access.forum()
-        if not decision:
-            return refuse(request, decision, course=course)
-        return view(request, course, access, *args, **kwargs)
-
-    return wrapper
+# Resolve the course (404), ask the policy, refuse with the explaining page; pass course and access.
+forum_view = course_view(CourseAccess.forum)
 
 
 def _thread_or_404(request, course, pk):
@@ -60,7 +51,7 @@ def _thread_or_404(request, course, pk):
 def _post_or_404(request, course, pk):
     posts = Post.objects.visible_to(request.user).select_related("thread__board", "author")
     post = get_object_or_404(posts, thread__course=course, pk=pk)
-    if post.thread.is_hidden and not request.user.is_staff:
+    if post.thread.is_hidden and not may_see_hidden(request.user):
         raise Http404
     post.thread.course = course
     return post
@@ -100,7 +91,7 @@ def board(request, course, access, board_slug):
 @forum_view
 def thread(request, course, access, pk):
     thread = _thread_or_404(request, course, pk)
-    read = ThreadRead.objects.filter(user=request.user, thread=thread).values_list("last_read_at", flat=True).first()
+    read = read_mark(thread=thread, user=request.user)
     if "unread" in request.GET:
         post = first_unread_post(thread=thread, user=request.user, last_read_at=read)
         if post is not None:
@@ -123,17 +114,14 @@ def _render_thread(request, course, thread, *, last_read_at=None, reply_form=Non
         seen_to = max(timezone.now(), thread.last_post_at) if not page.has_next() else posts_on_page[-1].created_at
         if last_read_at is None or seen_to > last_read_at:
             services.mark_read(user=request.user, thread=thread, at=seen_to)
-    subscription = Subscription.objects.filter(user=request.user, thread=thread).first()
-    can_reply = not thread.is_locked or request.user.is_staff
+    can_reply = may_reply(request.user, thread)
     context = {
         "course": course,
         "thread": thread,
         "page": page,
         "posts": posts_on_page,
         "first_post_id": posts_on_page[0].pk if page.number == 1 and posts_on_page else None,
-        "can_reply": can_reply,
-        "can_mark_answer": request.user.is_staff or thread.author_id == request.user.pk,
-        "subscribed": bool(subscription and subscription.is_active),
+        "subscribed": is_following(thread=thread, user=request.user),
         "reply_form": reply_form or (ReplyForm() if can_reply else None),
     }
     return render(request, "forum/thread_detail.html", context, status=status)
@@ -158,7 +146,7 @@ def new_thread(request, course, access):
                     user=request.user, board=data["board"], title=data["title"], body=data["body"], lesson=lesson,
                     video_seconds=data["video_seconds"], token=data["submission_token"],
                 )  # fmt: skip
-            except services.ForumError as error:
+            except Refusal as error:
                 form.add_error(None, error.message)
             else:
                 return redirect(thread)
@@ -188,7 +176,7 @@ def reply(request, course, access, pk):
         try:
             post = services.reply(user=request.user, thread=thread, body=form.cleaned_data["body"],
                                   token=form.cleaned_data["submission_token"])  # fmt: skip
-        except services.ForumError as error:
+        except Refusal as error:
             form.add_error(None, error.message)
             messages.error(request, error.message)
         else:
@@ -199,7 +187,7 @@ def reply(request, course, access, pk):
 @forum_view
 def edit_post(request, course, access, pk):
     post = _post_or_404(request, course, pk)
-    if post.author_id != request.user.pk:
+    if not may_edit(request.user, post):
         messages.error(request, services.NOT_YOUR_POST)
         return redirect(_post_url(request, course, post))
     if request.method == "POST":
@@ -207,7 +195,7 @@ def edit_post(request, course, access, pk):
         if form.is_valid():
             try:
                 services.edit_post(user=request.user, post=post, body=form.cleaned_data["body"])
-            except services.ForumError as error:
+            except Refusal as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, EDITED)
@@ -221,13 +209,13 @@ def _act(request, course, post_or_thread, action, success=None):
     """Run a service; show its refusal as a message. Return to the thread either way."""
     try:
         action()
-    except services.ForumError as error:
+    except Refusal as error:
         messages.error(request, error.message)
     else:
         if success:
             messages.success(request, success)
     if isinstance(post_or_thread, Post):
-        if post_or_thread.is_visible or request.user.is_staff:
+        if post_or_thread.is_visible or may_see_hidden(request.user):
             return redirect(_post_url(request, course, post_or_thread))
         return redirect(post_or_thread.thread)
     return redirect(post_or_thread)
@@ -276,7 +264,7 @@ def thread_flags(request, course, access, pk):
 def subscribe(request, course, access, pk):
     thread = _thread_or_404(request, course, pk)
     subscribed = _flag(request.POST.get("subscribed")) is not False
-    message = "You follow this thread." if subscribed else "You no longer follow this thread."
+    message = FOLLOWING if subscribed else NOT_FOLLOWING
     return _act(request, course, thread, lambda: services.set_subscribed(user=request.user, thread=thread,
                                                                   subscribed=subscribed), message)  # fmt: skip
 

@@ -12,10 +12,12 @@ from django.views.decorators.http import require_POST
 
 from enrollment.access import CourseAccess
 
-from . import calendar
+from . import calendar, selectors, services
 from .models import CalendarFeed, Session
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
+FEED_TOKEN_RESET = "Your calendar feed has a new address. The old one no longer works."
+FEED_SCOPE_SAVED = "Your calendar feed now holds: {scope}."
 
 
 class FeedScopeForm(forms.ModelForm):
@@ -51,18 +53,18 @@ def feed(request, token):
         user_feed = CalendarFeed.objects.select_related("user").get(token=token)
     except CalendarFeed.DoesNotExist:
         raise Http404("No such calendar feed.") from None
-    body = calendar.build_calendar(calendar.feed_sessions(user_feed), name="Office hours")
+    body = calendar.build_calendar(selectors.feed_sessions(user_feed), name="Office hours")
     return _calendar_response(body)
 
 
 @login_required
 def feed_settings(request):
     """See and copy the feed URL, and choose what it holds."""
-    user_feed = calendar.feed_of(request.user)
+    user_feed = services.feed_of(request.user)
     form = FeedScopeForm(request.POST or None, instance=user_feed)
     if request.method == "POST" and form.is_valid():
-        user_feed = calendar.set_feed_scope(user=request.user, scope=form.cleaned_data["scope"])
-        messages.success(request, calendar.FEED_SCOPE_SAVED.format(scope=user_feed.get_scope_display().lower()))
+        user_feed = services.set_feed_scope(user=request.user, scope=form.cleaned_data["scope"])
+        messages.success(request, FEED_SCOPE_SAVED.format(scope=user_feed.get_scope_display().lower()))
         return redirect("calendar:settings")
     feed_url = request.build_absolute_uri(reverse("calendar:feed", kwargs={"token": user_feed.token}))
     return render(
@@ -73,6 +75,6 @@ def feed_settings(request):
 @login_required
 @require_POST
 def reset_token(request):
-    calendar.reset_feed_token(user=request.user)
-    messages.success(request, calendar.FEED_TOKEN_RESET)
+    services.reset_feed_token(user=request.user)
+    messages.success(request, FEED_TOKEN_RESET)
     return redirect("calendar:settings")

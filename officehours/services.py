@@ -3,7 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Question, QuestionVote, Registration, Session
+from courseweb.errors import Refusal
+
+from .models import CalendarFeed, Question, QuestionVote, Registration, Session, new_feed_token
 
 SESSION_FULL = "This session is full: every seat is taken."
 SESSION_CANCELLED = "This session was cancelled."
@@ -12,12 +14,8 @@ EMPTY_QUESTION = "Write your question first."
 STAFF_ONLY = "Only the instructor can do that."
 
 
-class OfficeHoursError(Exception):
+class OfficeHoursError(Refusal):
     """A rule of office hours refused the change; the message is for the user."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 def _check_open(session, now):
@@ -74,3 +72,28 @@ def mark_answered(*, user, question: Question, answered: bool = True, now=None) 
     question.answered_at = (now or timezone.now()) if answered else None
     question.save(update_fields=["answered_at"])
     return question
+
+
+def feed_of(user) -> CalendarFeed:
+    """Return the user's calendar feed, made on first use."""
+    feed, _ = CalendarFeed.objects.get_or_create(user=user)
+    return feed
+
+
+def reset_feed_token(*, user) -> CalendarFeed:
+    """Give the user's feed a new secret token: the old feed URL stops working."""
+    with transaction.atomic():
+        feed = feed_of(user)
+        feed.token = new_feed_token()
+        feed.save(update_fields=["token"])
+    return feed
+
+
+def set_feed_scope(*, user, scope: str) -> CalendarFeed:
+    """Choose what the feed holds: the sessions the user signed up for, or all upcoming ones."""
+    if scope not in CalendarFeed.Scope.values:
+        raise ValueError(f"Unknown calendar feed scope: {scope!r}")
+    feed = feed_of(user)
+    feed.scope = scope
+    feed.save(update_fields=["scope"])
+    return feed

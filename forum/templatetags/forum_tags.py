@@ -3,9 +3,19 @@ from django.urls import reverse
 
 from enrollment.access import course_access
 
+from .. import permissions
 from ..selectors import lesson_threads
 
 register = template.Library()
+
+# The forum's permissions, asked as `{% if user|may_edit:post %}`: the same predicates the views and services ask.
+register.filter("may_see_hidden", permissions.may_see_hidden)
+register.filter("may_moderate", permissions.may_moderate)
+register.filter("may_add_to_faq", permissions.may_add_to_faq)
+register.filter("may_reply", permissions.may_reply)
+register.filter("may_mark_answer", permissions.may_mark_answer)
+register.filter("may_edit", permissions.may_edit)
+register.filter("may_delete", permissions.may_delete)
 
 
 @register.filter

@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from officehours.calendar import FEED_TOKEN_RESET, feed_of
+from officehours.calendar_views import FEED_TOKEN_RESET
 from officehours.models import CalendarFeed, Registration, Session
+from officehours.services import feed_of
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, StaffFactory, TierFactory
 
 pytestmark = pytest.mark.django_db

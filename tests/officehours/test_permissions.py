@@ -12,7 +12,8 @@ from enrollment.access import CourseAccess
 from enrollment.models import Enrollment
 from officehours import services
 from officehours.models import Question, QuestionVote, Registration, Session
-from officehours.views import TIER_MESSAGE, _rows
+from officehours.selectors import session_rows
+from officehours.views import TIER_MESSAGE
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
@@ -208,7 +209,8 @@ def test_link_window_opens_exactly_15_minutes_before_and_closes_at_the_end(world
     Registration.objects.create(session=session, user=student)
 
     def link_at(at):
-        [row] = _rows(Session.objects.filter(pk=session.pk), CourseAccess(student, world.course, at=at), student)
+        access = CourseAccess(student, world.course, at=at)
+        [row] = session_rows(Session.objects.filter(pk=session.pk), access=access, user=student)
         return row.meeting_url
 
     start = session.starts_at
