@@ -20,7 +20,14 @@ from officehours import reminders
 from officehours.models import Registration, Reminder, Session
 from officehours.tasks import send_office_hours_reminders
 from tests.enrollment.test_email_delivery import sender_pid, settle
-from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
+from tests.factories import (
+    EnrollmentFactory,
+    OfficeHoursTierFactory,
+    RunFactory,
+    SessionFactory,
+    TierFactory,
+    UserFactory,
+)
 
 HEADER = "X-Courseweb-Email"
 
@@ -31,9 +38,7 @@ def office_hours_run():
 
 
 def make_session(run, *, starts_at, **fields):
-    return Session.objects.create(
-        run=run, starts_at=starts_at, duration_minutes=60, meeting_url="https://meet.example.com/room", **fields
-    )
+    return SessionFactory(run=run, starts_at=starts_at, meeting_url="https://meet.example.com/room", **fields)
 
 
 def sign_up_many(count, *, session, tier):
