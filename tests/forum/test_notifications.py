@@ -19,8 +19,9 @@ from django.utils import timezone
 from courseweb.celery import app as celery_app
 from forum import notifications
 from forum.models import ForumSettings, Subscription
-from forum.services import create_default_boards, mark_read, reply, set_subscribed, start_thread
-from tests.factories import CourseFactory, EnrollmentFactory, RunFactory, StaffFactory, TierFactory, UserFactory
+from forum.services import mark_read, reply, set_subscribed, start_thread
+from tests.factories import StaffFactory
+from tests.forum.helpers import Forum
 from tests.workers import Workers, database_url
 
 SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray extra one would be seen
@@ -28,31 +29,6 @@ SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray e
 
 # ---------------------------------------------------------------------------------------------------------
 # Data
-
-
-class Forum:
-    """A course with its boards, an instructor, three current students, an expired one and an outsider."""
-
-    def __init__(self):
-        self.course = CourseFactory(title="WebRTC in practice")
-        self.board = create_default_boards(course=self.course)[0]
-        self.run = run = RunFactory(course=self.course)
-        TierFactory(run=run)
-        self.staff = StaffFactory(email="teacher@example.com", first_name="Ada", last_name="Teacher")
-        self.alice = self.student("alice@example.com", "Alice", "Smith", run)
-        self.bob = self.student("bob@example.com", "Bob", "Jones", run)
-        self.carol = self.student("carol@example.com", "Carol", "White", run)
-        old_run = RunFactory(course=self.course, starts_at=timezone.now() - timedelta(days=400))
-        TierFactory(run=old_run)
-        self.expired = self.student("expired@example.com", "Ed", "Expired", old_run)
-        self.outsider = UserFactory(email="outsider@example.com", first_name="Olga", last_name="Out")
-        EnrollmentFactory(user=self.outsider, run=RunFactory())
-
-    @staticmethod
-    def student(email, first, last, run):
-        user = UserFactory(email=email, first_name=first, last_name=last)
-        EnrollmentFactory(user=user, run=run)
-        return user
 
 
 def header(message, name):
@@ -189,22 +165,6 @@ def test_staff_are_told_of_a_new_thread_and_a_student_can_unsubscribe_by_the_lin
 
 # ---------------------------------------------------------------------------------------------------------
 # In-process (eager Celery, the locmem outbox)
-
-
-@pytest.fixture
-def forum(db):
-    return Forum()
-
-
-@pytest.fixture
-def post_now(django_capture_on_commit_callbacks):
-    """Run a service and the notification task it queues on commit."""
-
-    def run(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return run
 
 
 def test_the_notification_task_is_safe_to_run_twice(forum, post_now, mailoutbox):
