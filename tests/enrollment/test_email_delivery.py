@@ -523,7 +523,17 @@ def test_admin_lists_the_sent_emails(site, client, mailoutbox):
     assert "Sent" in response.text
 
 
-def test_the_beat_schedule_names_a_registered_task():
-    celery_app.loader.import_default_modules()
-    for entry in celery_app.conf.beat_schedule.values():
-        assert entry["task"] in celery_app.tasks
+def test_every_beat_entry_is_a_task_of_a_real_worker_and_the_due_emails_entry_sends_them(workers, smtp_sink):
+    run, tier = due_run()
+    addresses = enroll_many(3, run=run, tier=tier)
+    workers.start("w1")
+
+    replies = celery_app.control.inspect(timeout=2).registered() or {}
+    [registered] = [names for node, names in replies.items() if workers.queue in node]
+    assert {entry["task"] for entry in celery_app.conf.beat_schedule.values()} <= set(registered)
+    entry = celery_app.conf.beat_schedule["send-due-emails"]
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    workers.wait_until(lambda: sent_count() == 3, "3 emails marked sent")
+
+    settle(smtp_sink)
+    assert sorted(recipients(smtp_sink)) == sorted(addresses)

@@ -9,6 +9,7 @@ these tests post through the services and wait for the worker. The rest run in-p
 import contextlib
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -290,9 +291,21 @@ def test_an_unfollowed_thread_is_left_out_of_the_digest(forum, digest_thread, di
     assert mailoutbox == []
 
 
-def test_the_digest_task_is_on_the_beat_schedule():
+def test_the_digest_beat_entry_makes_a_real_worker_send_the_digest(forum, digest_thread, workers, smtp_sink):
+    # The scene is built first, while tasks still run in-process: the per-post emails go to the locmem outbox.
+    # Alice lives where her digest is due now (past 07:00), and not about to slip into tomorrow.
+    zones = ("UTC", "Asia/Tokyo", "America/Los_Angeles")  # at any hour, one of them is between 07:00 and 23:00
+    hour = {zone: timezone.now().astimezone(ZoneInfo(zone)).hour for zone in zones}
+    forum.alice.timezone = next(zone for zone, at in hour.items() if notifications.DIGEST_LOCAL_HOUR <= at < 23)
+    forum.alice.save()
+    workers.start("w1")
+
     entry = celery_app.conf.beat_schedule["send-forum-digests"]
-    assert entry["task"] == "forum.tasks.send_forum_digests"
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    (message,) = wait_for(workers, smtp_sink, 1, "the digest")
+
+    assert message["To"] == "alice@example.com"
+    assert header(message, "Subject") == "Your forum digest: 2 new posts"
 
 
 # ---------------------------------------------------------------------------------------------------------

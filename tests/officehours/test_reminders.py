@@ -207,6 +207,16 @@ def test_a_failed_send_leaves_the_reminder_due(signed_up, monkeypatch):
     assert not Reminder.objects.exists()
 
 
-def test_the_reminder_task_is_on_the_beat_schedule():
-    names = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
-    assert "officehours.tasks.send_office_hours_reminders" in names
+def test_the_reminder_beat_entry_makes_a_real_worker_send_the_due_reminder(workers, smtp_sink):
+    run, tier = office_hours_run()
+    session = make_session(run, starts_at=timezone.now() + timedelta(minutes=30))
+    addresses = sign_up_many(1, session=session, tier=tier)
+    workers.start("w1")
+
+    entry = celery_app.conf.beat_schedule["send-office-hours-reminders"]
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    workers.wait_until(lambda: smtp_sink.messages, "the hour-before reminder")
+
+    [message] = settle(smtp_sink)
+    assert message["To"] in addresses
+    assert kinds([message]) == {"officehours-hour": 1}
