@@ -14,6 +14,7 @@ from enrollment import bulk, emails
 from enrollment.management.commands.bulk_enroll import CANNOT_READ
 from enrollment.models import Enrollment, SentEmail, Tier
 from enrollment.services import INACTIVE, NO_DOWNGRADE
+from tests.enrollment.helpers import roster_state
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,25 +53,16 @@ def bulk_enroll(tmp_path, content, *args):
     return out.getvalue(), err.getvalue()
 
 
-def state():
-    """Everything bulk_enroll may write, to compare before and after."""
-    return {
-        "users": sorted(User.objects.values_list("email", "first_name", "last_name", "password")),
-        "enrollments": sorted(Enrollment.objects.values_list("user__email", "run_id", "tier_id", "status")),
-        "emails": sorted(SentEmail.objects.values_list("enrollment_id", "kind", "status")),
-    }
-
-
 def enrollment_of(email, run):
     return Enrollment.objects.select_related("tier", "run").get(user__email=email, run=run)
 
 
 def error_lines(tmp_path, content, *args):
     """Run the command on a bad file; return its error's lines, after checking it changed nothing."""
-    before = state()
+    before = roster_state()
     with pytest.raises(CommandError) as raised:
         bulk_enroll(tmp_path, content, *args)
-    assert state() == before
+    assert roster_state() == before
     return str(raised.value).splitlines()
 
 
@@ -329,10 +321,10 @@ def test_second_run_of_the_same_file_changes_and_sends_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         bulk_enroll(tmp_path, ROSTER, "--run", soon_run.slug)
     assert sorted(message.to[0] for message in mailoutbox) == ["ann@example.com", "bob@example.com"]
-    before = state()
+    before = roster_state()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         out, _ = bulk_enroll(tmp_path, ROSTER, "--run", soon_run.slug)
-    assert state() == before
+    assert roster_state() == before
     assert callbacks == []
     assert len(mailoutbox) == 2
     assert "unchanged:                 2" in out
@@ -344,10 +336,10 @@ def test_dry_run_changes_nothing_and_counts_what_it_would_do(
     tmp_path, soon_run, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     EnrollmentFactory(user=UserFactory(email="bob@example.com"), run=soon_run, tier=tier(soon_run, "standard"))
-    before = state()
+    before = roster_state()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         out, _ = bulk_enroll(tmp_path, ROSTER, "--run", soon_run.slug, "--dry-run")
-    assert state() == before
+    assert roster_state() == before
     assert callbacks == []
     assert mailoutbox == []
     assert out.startswith("Dry run: nothing was saved.")
@@ -441,8 +433,8 @@ def test_student_created_by_someone_else_meanwhile_rolls_everything_back(tmp_pat
     UserFactory(email="ann@example.com")
     # As if another process created ann between the command's read and its write.
     monkeypatch.setattr(bulk, "_user_ids", lambda addresses: {})
-    before = state()
+    before = roster_state()
     with pytest.raises(CommandError) as raised:
         bulk_enroll(tmp_path, "email\nbob@example.com\nann@example.com\n", "--run", run.slug)
     assert str(raised.value) == bulk.CONCURRENT_CHANGE
-    assert state() == before
+    assert roster_state() == before

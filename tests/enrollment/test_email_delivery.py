@@ -9,13 +9,11 @@ workers see them.
 import re
 import smtplib
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +32,7 @@ from tests.factories import (
     StaffFactory,
     TierFactory,
     UserFactory,
+    enrolled_students,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,14 +61,7 @@ def due_run(*, title="WebRTC in practice", starts_in=timedelta(days=1), days=2, 
 
 def enroll_many(count, *, run, tier):
     """Create `count` students without passwords, enrolled in the run; return their addresses."""
-    prefix = uuid.uuid4().hex[:8]
-    zones = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo"]
-    users = User.objects.bulk_create(
-        User(email=f"s{prefix}-{n}@example.com", password=make_password(None), timezone=zones[n % len(zones)])
-        for n in range(count)
-    )
-    Enrollment.objects.bulk_create(Enrollment(user=user, run=run, tier=tier) for user in users)
-    return {user.email for user in users}
+    return {user.email for user in enrolled_students(count, run=run, tier=tier)}
 
 
 def recipients(sink):

@@ -9,22 +9,14 @@ from icalendar import Calendar
 
 from officehours.calendar import FEED_TOKEN_RESET, feed_of
 from officehours.models import CalendarFeed, Registration, Session
-from tests.factories import (
-    EnrollmentFactory,
-    OfficeHoursTierFactory,
-    RunFactory,
-    SessionFactory,
-    StaffFactory,
-    TierFactory,
-)
+from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, SessionFactory, StaffFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def office_hours_run():
-    run = RunFactory(starts_at=timezone.now() - timedelta(days=3))
-    tier = OfficeHoursTierFactory(run=run)
-    return run, tier
+    tier = OfficeHoursTierFactory()  # of a run that started three days ago
+    return tier.run, tier
 
 
 def student(run, tier):

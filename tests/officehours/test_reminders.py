@@ -4,16 +4,13 @@ The worker tests start real Celery workers (the enrollment delivery tests' `Work
 queue, against the test database (Postgres, committed rows) and an aiosmtpd sink.
 """
 
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import User
 from courseweb.celery import app as celery_app
 from enrollment.models import Enrollment
 from officehours import reminders
@@ -27,6 +24,7 @@ from tests.factories import (
     SessionFactory,
     TierFactory,
     UserFactory,
+    enrolled_students,
 )
 
 HEADER = "X-Courseweb-Email"
@@ -43,13 +41,7 @@ def make_session(run, *, starts_at, **fields):
 
 def sign_up_many(count, *, session, tier):
     """Create `count` office-hours students signed up for the session; return their addresses."""
-    prefix = uuid.uuid4().hex[:8]
-    zones = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo"]
-    users = User.objects.bulk_create(
-        User(email=f"r{prefix}-{n}@example.com", password=make_password(None), timezone=zones[n % len(zones)])
-        for n in range(count)
-    )
-    Enrollment.objects.bulk_create(Enrollment(user=user, run=tier.run, tier=tier) for user in users)
+    users = enrolled_students(count, run=tier.run, tier=tier)
     Registration.objects.bulk_create(Registration(session=session, user=user) for user in users)
     return {user.email for user in users}
 
