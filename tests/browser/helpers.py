@@ -25,5 +25,19 @@ def wait_for_video_metadata(page):
     page.wait_for_function("document.getElementById('lesson-video')?.readyState >= 1")
 
 
+def seek_video(page, seconds):
+    """Move the lesson video to `seconds` and wait until the browser has seeked there."""
+    page.evaluate(
+        """async (seconds) => {
+          const video = document.getElementById('lesson-video');
+          await new Promise((resolve) => {
+            video.addEventListener('seeked', resolve, { once: true });
+            video.currentTime = seconds;
+          });
+        }""",
+        seconds,
+    )
+
+
 def video_time(page):
     return page.evaluate("document.getElementById('lesson-video').currentTime")

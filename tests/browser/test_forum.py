@@ -7,18 +7,10 @@ from forum import services
 from forum.models import Board, Thread
 from tests.factories import StaffFactory
 
-from .helpers import DEMO_SLUG, video_time, wait_for_video_metadata
+from .helpers import DEMO_SLUG, seek_video, video_time, wait_for_video_metadata
 from .test_accessibility import PHONE_WIDTH, axe_findings, horizontal_overflow
 
 pytestmark = pytest.mark.browser
-
-SEEK = """async (seconds) => {
-  const video = document.getElementById('lesson-video');
-  await new Promise((resolve) => {
-    video.addEventListener('seeked', resolve, { once: true });
-    video.currentTime = seconds;
-  });
-}"""
 
 LONG_CODE = "```\n" + "a=candidate:1 1 udp 2122260223 192.168.1.10 54321 typ host generation 0 " * 6 + "\n```"
 
@@ -32,7 +24,7 @@ def test_student_asks_about_a_lesson_and_sees_the_instructors_answer(live_server
     log_in(student)
     page.goto(video_lesson.url)
     wait_for_video_metadata(page)
-    page.evaluate(SEEK, 34)
+    seek_video(page, 34)
     page.get_by_role("link", name="Ask about this lesson").click()
     page.wait_for_url(f"**/courses/{course.slug}/forum/new/?lesson={lesson.slug}&t=34")
     expect(page.locator(".thread-lesson")).to_contain_text(f"{lesson.title} at 0:34")

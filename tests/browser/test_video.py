@@ -5,17 +5,9 @@ from playwright.sync_api import expect
 
 from courses.models import LessonProgress
 
-from .helpers import video_time, wait_for_video_metadata, wait_until
+from .helpers import seek_video, video_time, wait_for_video_metadata, wait_until
 
 pytestmark = pytest.mark.browser
-
-SEEK = """async (seconds) => {
-  const video = document.getElementById('lesson-video');
-  await new Promise((resolve) => {
-    video.addEventListener('seeked', resolve, { once: true });
-    video.currentTime = seconds;
-  });
-}"""
 
 
 def saved_position(video_lesson):
@@ -32,7 +24,7 @@ def test_video_resumes_where_the_student_paused(live_server, page, log_in, video
 
     # Seeking while paused saves the place at once (a fetch POST to the position URL).
     with page.expect_response(lambda response: response.url.endswith("/position/")) as saved:
-        page.evaluate(SEEK, 20.4)
+        seek_video(page, 20.4)
     assert saved.value.status == 200
     assert saved_position(video_lesson) == 20
 

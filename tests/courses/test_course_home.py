@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from courses.models import LessonProgress
 from enrollment.window import access_ends_at
-from tests.factories import EnrollmentFactory, LessonFactory, RunFactory, SectionFactory, StaffFactory, TierFactory
+from tests.factories import LessonFactory, RunFactory, SectionFactory, StaffFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,10 +48,8 @@ def course_setup(now):
 
 
 @pytest.fixture
-def student(client, course_setup):
-    enrollment = EnrollmentFactory(run=course_setup["run"], tier=course_setup["tier"])
-    client.force_login(enrollment.user)
-    return enrollment.user
+def student(log_in_student, course_setup):
+    return log_in_student(run=course_setup["run"], tier=course_setup["tier"])
 
 
 def home(client, course):

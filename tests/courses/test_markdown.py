@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from courses.markdown import render_markdown
-from tests.factories import EnrollmentFactory, FAQEntryFactory, LessonFactory, RunFactory
+from tests.factories import FAQEntryFactory, LessonFactory
 
 PAYLOADS_FILE = Path(__file__).resolve().parent.parent / "data" / "xss-payloads-sample.txt"
 HANDLER = re.compile(r"^on\w+$", re.I)
@@ -19,7 +19,9 @@ FORBIDDEN_TAGS = {"script", "iframe", "style", "object", "embed", "form", "input
 def load_payloads():
     lines = PAYLOADS_FILE.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("#") and "shared/data/xss-payloads.txt" in lines[0] and "MIT" in lines[0]
-    return [line for line in lines[1:] if line.strip()]
+    payloads = [line for line in lines[1:] if line.strip()]
+    assert len(payloads) == 50  # the tests parametrised with them must not shrink unseen
+    return payloads
 
 
 class Elements(HTMLParser):
@@ -141,11 +143,10 @@ def test_render_markdown_drops_dangerous_markup(source):
 
 
 @pytest.mark.django_db
-def test_saved_lesson_body_html_is_sanitised_and_so_is_the_page(client):
+def test_saved_lesson_body_html_is_sanitised_and_so_is_the_page(client, log_in_student):
     body = "\n\n".join(["# Title", "Safe **bold** text.", *DANGEROUS.values()])
     lesson = LessonFactory(body=body)
-    enrollment = EnrollmentFactory(run=RunFactory(course=lesson.course))
-    client.force_login(enrollment.user)
+    log_in_student(course=lesson.course)
 
     lesson.refresh_from_db()
     assert problems_in(lesson.body_html) == []
@@ -198,8 +199,15 @@ def test_code_block_class_keeps_only_a_language_name():
     assert 'class="language-js"' in html
 
 
-def test_sample_has_fifty_payloads():
-    assert len(load_payloads()) == 50
+def test_every_sample_payload_in_a_code_block_reads_back_as_it_was_typed():
+    """Sanitising escapes code rather than deleting it: a student can quote any payload and see it."""
+    for payload in load_payloads():
+        fence = "~~~~" if "```" in payload else "```"
+        html = render_markdown(f"{fence}html\n{payload}\n{fence}")
+        assert problems_in(html) == [], payload
+        match = re.fullmatch(r'\s*<pre><code class="language-html">(.*)</code></pre>\s*', html, flags=re.S)
+        assert match, html
+        assert "".join(parse(match.group(1)).text) == payload + "\n"
 
 
 @pytest.mark.parametrize("payload", load_payloads())

@@ -9,7 +9,7 @@ from django.utils import timezone
 from courses.models import LessonProgress
 from courses.services import record_video_position, set_lesson_completed
 from courses.views import MARKED_COMPLETE, MARKED_INCOMPLETE
-from tests.factories import EnrollmentFactory, LessonFactory, RunFactory, SectionFactory
+from tests.factories import LessonFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +20,8 @@ def lesson():
 
 
 @pytest.fixture
-def student(client, lesson):
-    enrollment = EnrollmentFactory(run=RunFactory(course=lesson.course))
-    client.force_login(enrollment.user)
-    return enrollment.user
+def student(log_in_student, lesson):
+    return log_in_student(course=lesson.course)
 
 
 def complete_url(lesson):

@@ -5,7 +5,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from courses.video import Embed, TranscriptLine, embed_for, parse_transcript
-from tests.factories import EnrollmentFactory, LessonFactory, RunFactory
+from tests.factories import LessonFactory
 
 NOCOOKIE = "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ?rel=0"
 
@@ -91,19 +91,9 @@ def test_parse_transcript_keeps_text_before_the_first_timestamp():
     ]
 
 
-@pytest.fixture
-def student(db, client):
-    def enrol(lesson):
-        enrollment = EnrollmentFactory(run=RunFactory(course=lesson.course))
-        client.force_login(enrollment.user)
-        return enrollment.user
-
-    return enrol
-
-
-def test_youtube_lesson_page_embeds_the_nocookie_player(client, student):
+def test_youtube_lesson_page_embeds_the_nocookie_player(client, log_in_student):
     lesson = LessonFactory(video_url="https://www.youtube.com/watch?v=dQw4w9WgXcQ", transcript="00:10 Hello")
-    student(lesson)
+    log_in_student(course=lesson.course)
 
     content = client.get(lesson.get_absolute_url()).content.decode()
 
@@ -113,21 +103,21 @@ def test_youtube_lesson_page_embeds_the_nocookie_player(client, student):
     assert "data-seek" not in content  # the embedded player cannot be seeked from the page
 
 
-def test_vimeo_lesson_page_embeds_the_player_with_dnt(client, student):
+def test_vimeo_lesson_page_embeds_the_player_with_dnt(client, log_in_student):
     lesson = LessonFactory(video_url="https://vimeo.com/76979871")
-    student(lesson)
+    log_in_student(course=lesson.course)
     content = client.get(lesson.get_absolute_url()).content.decode()
     assert '<iframe src="https://player.vimeo.com/video/76979871?dnt=1"' in content
 
 
-def test_uploaded_video_lesson_page_has_protected_video_captions_and_transcript(client, student):
+def test_uploaded_video_lesson_page_has_protected_video_captions_and_transcript(client, log_in_student):
     lesson = LessonFactory(
         slug="uploaded",
         video_file=ContentFile(b"not really a video", name="lesson.mp4"),
         captions=ContentFile(b"WEBVTT\n", name="lesson.vtt"),
         transcript="00:00 Welcome.\n01:23 The middle part.",
     )
-    student(lesson)
+    log_in_student(course=lesson.course)
     slug = lesson.course.slug
 
     content = client.get(lesson.get_absolute_url()).content.decode()
@@ -143,9 +133,9 @@ def test_uploaded_video_lesson_page_has_protected_video_captions_and_transcript(
     assert "<iframe" not in content
 
 
-def test_direct_video_url_plays_in_the_html5_player(client, student):
+def test_direct_video_url_plays_in_the_html5_player(client, log_in_student):
     lesson = LessonFactory(video_url="https://cdn.example.org/lesson.mp4")
-    student(lesson)
+    log_in_student(course=lesson.course)
     content = client.get(lesson.get_absolute_url()).content.decode()
     assert '<source src="https://cdn.example.org/lesson.mp4">' in content
 
@@ -154,9 +144,9 @@ DATA = bytes(range(256)) * 4  # 1024 bytes
 
 
 @pytest.fixture
-def video_lesson(db, client, student):
+def video_lesson(db, client, log_in_student):
     lesson = LessonFactory(slug="ranged", video_file=ContentFile(DATA, name="ranged.webm"))
-    student(lesson)
+    log_in_student(course=lesson.course)
     return reverse("courses:lesson_video", args=[lesson.course.slug, lesson.slug])
 
 
@@ -187,8 +177,8 @@ def test_video_endpoint_refuses_an_unsatisfiable_range(client, video_lesson):
     assert response["Content-Range"] == f"bytes */{len(DATA)}"
 
 
-def test_missing_video_file_is_404(client, student):
+def test_missing_video_file_is_404(client, log_in_student):
     lesson = LessonFactory(video_file="lessons/videos/gone.mp4")
-    student(lesson)
+    log_in_student(course=lesson.course)
     response = client.get(reverse("courses:lesson_video", args=[lesson.course.slug, lesson.slug]))
     assert response.status_code == 404

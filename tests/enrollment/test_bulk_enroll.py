@@ -15,6 +15,7 @@ from enrollment import bulk, emails
 from enrollment.management.commands.bulk_enroll import CANNOT_READ
 from enrollment.models import Enrollment, SentEmail, Tier
 from enrollment.rules import INACTIVE, NO_DOWNGRADE, WRONG_RUN
+from tests.enrollment.helpers import roster_state
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,25 +54,16 @@ def bulk_enroll(tmp_path, content, *args):
     return out.getvalue(), err.getvalue()
 
 
-def state():
-    """Everything bulk_enroll may write, to compare before and after."""
-    return {
-        "users": sorted(User.objects.values_list("email", "first_name", "last_name", "password")),
-        "enrollments": sorted(Enrollment.objects.values_list("user__email", "run_id", "tier_id", "status")),
-        "emails": sorted(SentEmail.objects.values_list("enrollment_id", "kind", "status")),
-    }
-
-
 def enrollment_of(email, run):
     return Enrollment.objects.select_related("tier", "run").get(user__email=email, run=run)
 
 
 def error_lines(tmp_path, content, *args):
     """Run the command on a bad file; return its error's lines, after checking it changed nothing."""
-    before = state()
+    before = roster_state()
     with pytest.raises(CommandError) as raised:
         bulk_enroll(tmp_path, content, *args)
-    assert state() == before
+    assert roster_state() == before
     return str(raised.value).splitlines()
 
 
@@ -330,10 +322,10 @@ def test_second_run_of_the_same_file_changes_and_sends_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         bulk_enroll(tmp_path, ROSTER, "--run", soon_run.slug)
     assert sorted(message.to[0] for message in mailoutbox) == ["ann@example.com", "bob@example.com"]
-    before = state()
+    before = roster_state()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         out, _ = bulk_enroll(tmp_path, ROSTER, "--run", soon_run.slug)
-    assert state() == before
+    assert roster_state() == before
     assert callbacks == []
     assert len(mailoutbox) == 2
     assert "unchanged:                 2" in out
@@ -345,10 +337,10 @@ def test_dry_run_changes_nothing_and_counts_what_it_would_do(
     tmp_path, soon_run, mailoutbox, eager_celery, django_capture_on_commit_callbacks
 ):
     EnrollmentFactory(user=UserFactory(email="bob@example.com"), run=soon_run, tier=tier(soon_run, "standard"))
-    before = state()
+    before = roster_state()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         out, _ = bulk_enroll(tmp_path, ROSTER, "--run", soon_run.slug, "--dry-run")
-    assert state() == before
+    assert roster_state() == before
     assert callbacks == []
     assert mailoutbox == []
     assert out.startswith("Dry run: nothing was saved.")
@@ -442,11 +434,11 @@ def test_student_created_by_someone_else_meanwhile_rolls_everything_back(tmp_pat
     UserFactory(email="ann@example.com")
     # As if another process created ann between the command's read and its write.
     monkeypatch.setattr(bulk, "_user_ids", lambda addresses: {})
-    before = state()
+    before = roster_state()
     with pytest.raises(CommandError) as raised:
         bulk_enroll(tmp_path, "email\nbob@example.com\nann@example.com\n", "--run", run.slug)
     assert str(raised.value) == bulk.CONCURRENT_CHANGE
-    assert state() == before
+    assert roster_state() == before
 
 
 def test_a_roster_error_is_a_refusal_whose_message_lists_every_problem(run):
@@ -459,10 +451,10 @@ def test_a_roster_error_is_a_refusal_whose_message_lists_every_problem(run):
 
 
 def test_a_roster_with_a_tier_of_another_run_is_refused_and_changes_nothing(run, existing):
-    before = state()
+    before = roster_state()
     other = TierFactory(run=RunFactory())
     roster = bulk.Roster(run=run, rows=[bulk.RosterRow(2, "new@example.com", "", "", other)], lines=1)
     with pytest.raises(bulk.RosterError) as refused:
         bulk.apply_roster(roster=roster)
     assert refused.value.message == f"line 2: {WRONG_RUN.format(tier=other)}"
-    assert state() == before
+    assert roster_state() == before

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from enrollment.models import Enrollment, SentEmail
+from enrollment.models import Enrollment
+from tests.enrollment.helpers import roster_state
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,14 +68,6 @@ def roster_files(draw):
     return data, [(email, tier) for cells, email, tier in drawn if any(value.strip() for value in cells.values())]
 
 
-def state():
-    return {
-        "users": sorted(User.objects.values_list("email", "first_name", "last_name", "password")),
-        "enrollments": sorted(Enrollment.objects.values_list("user__email", "run_id", "tier_id", "status")),
-        "emails": sorted(SentEmail.objects.values_list("enrollment_id", "kind", "status")),
-    }
-
-
 def expected_outcome(drawn, option):
     """Return {email: tier kind} the file asks for, or None if the file must be refused."""
     wanted = {}
@@ -110,13 +103,13 @@ def test_generated_file_is_applied_whole_or_not_at_all(tmp_path, world, file, op
     wanted = expected_outcome(drawn, option)
     # Each example starts from the same database: its writes are rolled back at the end.
     with transaction.atomic():
-        before = state()
+        before = roster_state()
         existing = {e.user.email: (e.tier.kind, e.status) for e in Enrollment.objects.select_related("user", "tier")}
         event("refused" if wanted is None else "applied")
         if wanted is None:
             with pytest.raises(CommandError):
                 call_command("bulk_enroll", *args, stdout=io.StringIO(), stderr=io.StringIO())
-            assert state() == before
+            assert roster_state() == before
         else:
             call_command("bulk_enroll", *args, stdout=io.StringIO(), stderr=io.StringIO())
             enrolled = {
@@ -134,7 +127,7 @@ def test_generated_file_is_applied_whole_or_not_at_all(tmp_path, world, file, op
             assert set(enrolled) == set(existing) | set(wanted)
             assert User.objects.count() == len(before["users"]) + len(set(wanted) - {u[0] for u in before["users"]})
             # The same file again changes nothing.
-            after = state()
+            after = roster_state()
             call_command("bulk_enroll", *args, stdout=io.StringIO(), stderr=io.StringIO())
-            assert state() == after
+            assert roster_state() == after
         transaction.set_rollback(True)

@@ -9,13 +9,11 @@ workers see them.
 import re
 import smtplib
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,6 +32,7 @@ from tests.factories import (
     StaffFactory,
     TierFactory,
     UserFactory,
+    enrolled_students,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,14 +61,7 @@ def due_run(*, title="WebRTC in practice", starts_in=timedelta(days=1), days=2, 
 
 def enroll_many(count, *, run, tier):
     """Create `count` students without passwords, enrolled in the run; return their addresses."""
-    prefix = uuid.uuid4().hex[:8]
-    zones = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo"]
-    users = User.objects.bulk_create(
-        User(email=f"s{prefix}-{n}@example.com", password=make_password(None), timezone=zones[n % len(zones)])
-        for n in range(count)
-    )
-    Enrollment.objects.bulk_create(Enrollment(user=user, run=run, tier=tier) for user in users)
-    return {user.email for user in users}
+    return {user.email for user in enrolled_students(count, run=run, tier=tier)}
 
 
 def recipients(sink):
@@ -523,7 +515,17 @@ def test_admin_lists_the_sent_emails(site, client, mailoutbox):
     assert "Sent" in response.text
 
 
-def test_the_beat_schedule_names_a_registered_task():
-    celery_app.loader.import_default_modules()
-    for entry in celery_app.conf.beat_schedule.values():
-        assert entry["task"] in celery_app.tasks
+def test_every_beat_entry_is_a_task_of_a_real_worker_and_the_due_emails_entry_sends_them(workers, smtp_sink):
+    run, tier = due_run()
+    addresses = enroll_many(3, run=run, tier=tier)
+    workers.start("w1")
+
+    replies = celery_app.control.inspect(timeout=2).registered() or {}
+    [registered] = [names for node, names in replies.items() if workers.queue in node]
+    assert {entry["task"] for entry in celery_app.conf.beat_schedule.values()} <= set(registered)
+    entry = celery_app.conf.beat_schedule["send-due-emails"]
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    workers.wait_until(lambda: sent_count() == 3, "3 emails marked sent")
+
+    settle(smtp_sink)
+    assert sorted(recipients(smtp_sink)) == sorted(addresses)

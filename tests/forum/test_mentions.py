@@ -8,25 +8,9 @@ import pytest
 from forum import notifications
 from forum.models import Mention
 from forum.services import mark_read, reply, start_thread
-from tests.forum.test_notifications import Forum
+from tests.forum.helpers import Forum
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def forum():
-    return Forum()
-
-
-@pytest.fixture
-def post_now(django_capture_on_commit_callbacks):
-    """Run a service and the notification task it queues on commit."""
-
-    def run(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return run
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ these tests post through the services and wait for the worker. The rest run in-p
 import contextlib
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -19,8 +20,9 @@ from django.utils import timezone
 from courseweb.celery import app as celery_app
 from forum import notifications
 from forum.models import ForumSettings, Subscription
-from forum.services import create_default_boards, mark_read, reply, set_subscribed, start_thread
-from tests.factories import CourseFactory, EnrollmentFactory, RunFactory, StaffFactory, TierFactory, UserFactory
+from forum.services import mark_read, reply, set_subscribed, start_thread
+from tests.factories import StaffFactory
+from tests.forum.helpers import Forum
 from tests.workers import Workers, database_url
 
 SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray extra one would be seen
@@ -28,31 +30,6 @@ SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray e
 
 # ---------------------------------------------------------------------------------------------------------
 # Data
-
-
-class Forum:
-    """A course with its boards, an instructor, three current students, an expired one and an outsider."""
-
-    def __init__(self):
-        self.course = CourseFactory(title="WebRTC in practice")
-        self.board = create_default_boards(course=self.course)[0]
-        self.run = run = RunFactory(course=self.course)
-        TierFactory(run=run)
-        self.staff = StaffFactory(email="teacher@example.com", first_name="Ada", last_name="Teacher")
-        self.alice = self.student("alice@example.com", "Alice", "Smith", run)
-        self.bob = self.student("bob@example.com", "Bob", "Jones", run)
-        self.carol = self.student("carol@example.com", "Carol", "White", run)
-        old_run = RunFactory(course=self.course, starts_at=timezone.now() - timedelta(days=400))
-        TierFactory(run=old_run)
-        self.expired = self.student("expired@example.com", "Ed", "Expired", old_run)
-        self.outsider = UserFactory(email="outsider@example.com", first_name="Olga", last_name="Out")
-        EnrollmentFactory(user=self.outsider, run=RunFactory())
-
-    @staticmethod
-    def student(email, first, last, run):
-        user = UserFactory(email=email, first_name=first, last_name=last)
-        EnrollmentFactory(user=user, run=run)
-        return user
 
 
 def header(message, name):
@@ -191,22 +168,6 @@ def test_staff_are_told_of_a_new_thread_and_a_student_can_unsubscribe_by_the_lin
 # In-process (eager Celery, the locmem outbox)
 
 
-@pytest.fixture
-def forum(db):
-    return Forum()
-
-
-@pytest.fixture
-def post_now(django_capture_on_commit_callbacks):
-    """Run a service and the notification task it queues on commit."""
-
-    def run(service, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
-    return run
-
-
 def test_the_notification_task_is_safe_to_run_twice(forum, post_now, mailoutbox):
     thread = post_now(start_thread, user=forum.alice, board=forum.board, title="Q", body="?")
     post = post_now(reply, user=forum.bob, thread=thread, body="A.")
@@ -330,9 +291,21 @@ def test_an_unfollowed_thread_is_left_out_of_the_digest(forum, digest_thread, di
     assert mailoutbox == []
 
 
-def test_the_digest_task_is_on_the_beat_schedule():
+def test_the_digest_beat_entry_makes_a_real_worker_send_the_digest(forum, digest_thread, workers, smtp_sink):
+    # The scene is built first, while tasks still run in-process: the per-post emails go to the locmem outbox.
+    # Alice lives where her digest is due now (past 07:00), and not about to slip into tomorrow.
+    zones = ("UTC", "Asia/Tokyo", "America/Los_Angeles")  # at any hour, one of them is between 07:00 and 23:00
+    hour = {zone: timezone.now().astimezone(ZoneInfo(zone)).hour for zone in zones}
+    forum.alice.timezone = next(zone for zone, at in hour.items() if notifications.DIGEST_LOCAL_HOUR <= at < 23)
+    forum.alice.save()
+    workers.start("w1")
+
     entry = celery_app.conf.beat_schedule["send-forum-digests"]
-    assert entry["task"] == "forum.tasks.send_forum_digests"
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    (message,) = wait_for(workers, smtp_sink, 1, "the digest")
+
+    assert message["To"] == "alice@example.com"
+    assert header(message, "Subject") == "Your forum digest: 2 new posts"
 
 
 # ---------------------------------------------------------------------------------------------------------

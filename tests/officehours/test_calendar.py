@@ -10,22 +10,14 @@ from icalendar import Calendar
 from officehours.calendar_views import FEED_TOKEN_RESET
 from officehours.models import CalendarFeed, Registration, Session
 from officehours.services import feed_of
-from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, StaffFactory, TierFactory
+from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, SessionFactory, StaffFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
 
-MEETING_URL = "https://meet.example.com/secret-room-42"
-
 
 def office_hours_run():
-    run = RunFactory(starts_at=timezone.now() - timedelta(days=3))
-    tier = OfficeHoursTierFactory(run=run)
-    return run, tier
-
-
-def make_session(run, *, starts_at=None, **fields):
-    starts_at = starts_at or (timezone.now() + timedelta(days=2)).replace(microsecond=0)
-    return Session.objects.create(run=run, starts_at=starts_at, duration_minutes=60, meeting_url=MEETING_URL, **fields)
+    tier = OfficeHoursTierFactory()  # of a run that started three days ago
+    return tier.run, tier
 
 
 def student(run, tier):
@@ -46,7 +38,7 @@ def test_session_ics_holds_the_right_utc_instants_and_a_stable_uid(client, setti
     settings.SITE_URL = "https://testserver.example"
     run, tier = office_hours_run()
     # 08:00 in Jerusalem (IST, UTC+2) on a winter Monday is 06:00 UTC.
-    session = make_session(run, starts_at=datetime(2031, 1, 6, 6, 0, tzinfo=UTC))
+    session = SessionFactory(run=run, starts_at=datetime(2031, 1, 6, 6, 0, tzinfo=UTC))
     client.force_login(student(run, tier))
 
     first, second = client.get(ics_url(session)), client.get(ics_url(session))
@@ -67,19 +59,19 @@ def test_session_ics_holds_the_right_utc_instants_and_a_stable_uid(client, setti
 
 def test_session_ics_links_the_office_hours_page_not_the_meeting(client):
     run, tier = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     client.force_login(student(run, tier))
 
     response = client.get(ics_url(session))
 
     [event] = events(response)
-    assert MEETING_URL.encode() not in response.content
+    assert session.meeting_url.encode() not in response.content
     assert str(event["url"]).endswith(reverse("officehours:index", kwargs={"slug": run.course.slug}))
 
 
 def test_moved_session_keeps_its_uid_and_bumps_its_sequence(client):
     run, tier = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     client.force_login(student(run, tier))
     [before] = events(client.get(ics_url(session)))
 
@@ -95,7 +87,7 @@ def test_moved_session_keeps_its_uid_and_bumps_its_sequence(client):
 
 def test_cancelled_session_shows_status_cancelled(client):
     run, tier = office_hours_run()
-    session = make_session(run, status=Session.Status.CANCELLED, sequence=1)
+    session = SessionFactory(run=run, status=Session.Status.CANCELLED, sequence=1)
     client.force_login(student(run, tier))
 
     [event] = events(client.get(ics_url(session)))
@@ -106,7 +98,7 @@ def test_cancelled_session_shows_status_cancelled(client):
 
 def test_session_ics_needs_a_login(client):
     run, _ = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
 
     response = client.get(ics_url(session))
 
@@ -116,7 +108,7 @@ def test_session_ics_needs_a_login(client):
 
 def test_standard_tier_student_cannot_download_the_ics(client):
     run, _ = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     standard = TierFactory(run=run)
     client.force_login(EnrollmentFactory(run=run, tier=standard).user)
 
@@ -125,7 +117,7 @@ def test_standard_tier_student_cannot_download_the_ics(client):
 
 def test_student_whose_window_ended_cannot_download_the_ics(client):
     run, tier = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     user = student(run, tier)
     run.starts_at = timezone.now() - timedelta(days=400)  # the 4 months of the office-hours tier are over
     run.save()
@@ -137,7 +129,7 @@ def test_student_whose_window_ended_cannot_download_the_ics(client):
 def test_ics_under_another_course_is_404(client):
     run, tier = office_hours_run()
     other_run, _ = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     client.force_login(student(run, tier))
 
     url = reverse("calendar:session_ics", kwargs={"course_slug": other_run.course.slug, "pk": session.pk})
@@ -147,7 +139,7 @@ def test_ics_under_another_course_is_404(client):
 def test_student_of_another_course_cannot_download_the_ics(client):
     run, _ = office_hours_run()
     other_run, other_tier = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     client.force_login(student(other_run, other_tier))
 
     assert client.get(ics_url(session)).status_code == 403
@@ -163,8 +155,8 @@ def feed_url(user):
 def test_feed_holds_the_signed_up_sessions_with_their_utc_instants(client):
     run, tier = office_hours_run()
     user = student(run, tier)
-    signed_up = make_session(run, starts_at=datetime(2031, 3, 13, 22, 0, tzinfo=UTC))
-    make_session(run, starts_at=datetime(2031, 3, 14, 22, 0, tzinfo=UTC))
+    signed_up = SessionFactory(run=run, starts_at=datetime(2031, 3, 13, 22, 0, tzinfo=UTC))
+    SessionFactory(run=run, starts_at=datetime(2031, 3, 14, 22, 0, tzinfo=UTC))
     Registration.objects.create(session=signed_up, user=user)
 
     response = client.get(feed_url(user))  # no login: the token is the key
@@ -173,18 +165,18 @@ def test_feed_holds_the_signed_up_sessions_with_their_utc_instants(client):
     [event] = events(response)
     assert event.decoded("dtstart") == signed_up.starts_at
     assert str(event["uid"]).startswith(f"{signed_up.uid}@")
-    assert MEETING_URL.encode() not in response.content
+    assert signed_up.meeting_url.encode() not in response.content
 
 
 def test_feed_of_scope_all_holds_every_session_of_the_run_also_cancelled(client):
     run, tier = office_hours_run()
     user = student(run, tier)
-    sessions = [make_session(run, starts_at=timezone.now() + timedelta(days=d)) for d in (1, 2, 3)]
+    sessions = [SessionFactory(run=run, starts_at=timezone.now() + timedelta(days=d)) for d in (1, 2, 3)]
     sessions[1].status = Session.Status.CANCELLED
     sessions[1].sequence = 1
     sessions[1].save()
     other_run, _ = office_hours_run()
-    make_session(other_run)
+    SessionFactory(run=other_run)
     feed = feed_of(user)
     feed.scope = CalendarFeed.Scope.ALL
     feed.save()
@@ -199,7 +191,7 @@ def test_feed_of_scope_all_holds_every_session_of_the_run_also_cancelled(client)
 def test_feed_uids_are_stable_and_a_move_bumps_the_sequence(client):
     run, tier = office_hours_run()
     user = student(run, tier)
-    session = make_session(run)
+    session = SessionFactory(run=run)
     Registration.objects.create(session=session, user=user)
     [before] = events(client.get(feed_url(user)))
 
@@ -217,7 +209,7 @@ def test_standard_tier_users_feed_has_no_sessions(client):
     run, _ = office_hours_run()
     standard = TierFactory(run=run)
     user = EnrollmentFactory(run=run, tier=standard).user
-    make_session(run)
+    SessionFactory(run=run)
     feed = feed_of(user)
     feed.scope = CalendarFeed.Scope.ALL
     feed.save()
@@ -276,7 +268,7 @@ def test_settings_page_needs_a_login(client):
 
 def test_staff_can_download_any_ics(client):
     run, _ = office_hours_run()
-    session = make_session(run)
+    session = SessionFactory(run=run)
     client.force_login(StaffFactory())
 
     assert client.get(ics_url(session)).status_code == 200

@@ -12,7 +12,14 @@ from officehours import services
 from officehours.forms import UNKNOWN_ZONE
 from officehours.models import Question, Registration, Session
 from officehours.views import SIGNED_UP, TIER_MESSAGE
-from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, StaffFactory, TierFactory, UserFactory
+from tests.factories import (
+    EnrollmentFactory,
+    OfficeHoursTierFactory,
+    SessionFactory,
+    StaffFactory,
+    TierFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -26,10 +33,6 @@ def oh():
                            url=reverse("officehours:index", args=[run.course.slug]))  # fmt: skip
 
 
-def make_session(run, starts_at, **fields):
-    return Session.objects.create(run=run, starts_at=starts_at, meeting_url="https://meet.example.org/x", **fields)
-
-
 def next_year(month, day, hour, minute=0):
     """A fixed UTC moment in the coming year, so it is always upcoming."""
     return datetime(timezone.now().year + 1, month, day, hour, minute, tzinfo=UTC)
@@ -41,8 +44,8 @@ def messages_of(response):
 
 def test_times_are_shown_in_the_viewers_zone_with_the_zone_named(client, oh):
     # 17:00 UTC on 15 January is 09:00 in Los Angeles (PST, UTC-8); on 15 July 10:00 (PDT, UTC-7).
-    winter = make_session(oh.run, next_year(1, 15, 17))
-    summer = make_session(oh.run, next_year(7, 15, 17))
+    winter = SessionFactory(run=oh.run, starts_at=next_year(1, 15, 17))
+    summer = SessionFactory(run=oh.run, starts_at=next_year(7, 15, 17))
     client.force_login(oh.student)
     content = client.get(oh.url).content.decode()
     assert "America/Los_Angeles" in content
@@ -54,9 +57,9 @@ def test_times_are_shown_in_the_viewers_zone_with_the_zone_named(client, oh):
 
 
 def test_upcoming_sessions_are_listed_in_time_order_across_slots(client, oh):
-    later = make_session(oh.run, next_year(1, 14, 17), title="Thursday slot")
-    earlier = make_session(oh.run, next_year(1, 11, 6), title="Monday slot")
-    latest = make_session(oh.run, next_year(1, 18, 6), title="Next Monday slot")
+    later = SessionFactory(run=oh.run, starts_at=next_year(1, 14, 17), title="Thursday slot")
+    earlier = SessionFactory(run=oh.run, starts_at=next_year(1, 11, 6), title="Monday slot")
+    latest = SessionFactory(run=oh.run, starts_at=next_year(1, 18, 6), title="Next Monday slot")
     client.force_login(oh.student)
 
     content = client.get(oh.url).content.decode()
@@ -69,7 +72,7 @@ def test_upcoming_sessions_are_listed_in_time_order_across_slots(client, oh):
 
 
 def test_another_viewer_sees_the_same_session_in_their_own_zone(client, oh):
-    session = make_session(oh.run, next_year(1, 15, 17))
+    session = SessionFactory(run=oh.run, starts_at=next_year(1, 15, 17))
     tokyo = EnrollmentFactory(run=oh.run, tier=oh.run.tiers.get(), user=UserFactory(timezone="Asia/Tokyo")).user
     client.force_login(tokyo)
     content = client.get(reverse("officehours:session", args=[oh.course.slug, session.pk])).content.decode()
@@ -77,9 +80,9 @@ def test_another_viewer_sees_the_same_session_in_their_own_zone(client, oh):
 
 
 def test_past_sessions_show_recordings_and_notes(client, oh):
-    make_session(oh.run, timezone.now() - timedelta(days=3), recording_url="https://video.example.org/rec-1",
+    SessionFactory(run=oh.run, starts_at=timezone.now() - timedelta(days=3), recording_url="https://video.example.org/rec-1",
                  notes="We covered simulcast.")  # fmt: skip
-    make_session(oh.run, timezone.now() - timedelta(days=6), status=Session.Status.CANCELLED,
+    SessionFactory(run=oh.run, starts_at=timezone.now() - timedelta(days=6), status=Session.Status.CANCELLED,
                  recording_url="https://video.example.org/never")  # fmt: skip
     client.force_login(oh.student)
     content = client.get(oh.url).content.decode()
@@ -88,7 +91,7 @@ def test_past_sessions_show_recordings_and_notes(client, oh):
 
 
 def test_sign_up_and_cancel_from_the_list(client, oh):
-    session = make_session(oh.run, timezone.now() + timedelta(days=1), capacity=3)
+    session = SessionFactory(run=oh.run, starts_at=timezone.now() + timedelta(days=1), capacity=3)
     client.force_login(oh.student)
     response = client.post(reverse("officehours:sign_up", args=[oh.course.slug, session.pk]), {"next": "list"})
     assert response.url == oh.url
@@ -100,7 +103,7 @@ def test_sign_up_and_cancel_from_the_list(client, oh):
 
 
 def test_a_full_session_says_so_and_changes_nothing(client, oh):
-    session = make_session(oh.run, timezone.now() + timedelta(days=1), capacity=1)
+    session = SessionFactory(run=oh.run, starts_at=timezone.now() + timedelta(days=1), capacity=1)
     services.sign_up(user=UserFactory(), session=session)
     client.force_login(oh.student)
     assert "Full" in client.get(oh.url).content.decode()
@@ -110,7 +113,7 @@ def test_a_full_session_says_so_and_changes_nothing(client, oh):
 
 
 def test_students_ask_and_upvote_and_the_instructor_sees_the_most_wanted_first(client, oh):
-    session = make_session(oh.run, timezone.now() + timedelta(days=1))
+    session = SessionFactory(run=oh.run, starts_at=timezone.now() + timedelta(days=1))
     slug = oh.course.slug
     client.force_login(oh.student)
     response = client.post(reverse("officehours:ask_question", args=[slug, session.pk]), {"text": "Less wanted"})
@@ -131,7 +134,7 @@ def test_students_ask_and_upvote_and_the_instructor_sees_the_most_wanted_first(c
 
 
 def test_an_empty_question_is_refused_on_the_page(client, oh):
-    session = make_session(oh.run, timezone.now() + timedelta(days=1))
+    session = SessionFactory(run=oh.run, starts_at=timezone.now() + timedelta(days=1))
     client.force_login(oh.student)
     response = client.post(reverse("officehours:ask_question", args=[oh.course.slug, session.pk]), {"text": " "})
     assert response.status_code == 400
@@ -154,7 +157,7 @@ def test_the_page_offers_the_browsers_zone_and_one_click_saves_it(client, oh):
 
 
 def test_standard_student_sees_the_tier_message_and_no_sessions(client, oh):
-    make_session(oh.run, timezone.now() + timedelta(days=1), title="Hidden session 88")
+    SessionFactory(run=oh.run, starts_at=timezone.now() + timedelta(days=1), title="Hidden session 88")
     standard = EnrollmentFactory(run=oh.run, tier=TierFactory(run=oh.run)).user
     client.force_login(standard)
     response = client.get(oh.url)

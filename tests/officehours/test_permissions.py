@@ -19,6 +19,7 @@ from tests.factories import (
     EnrollmentFactory,
     OfficeHoursTierFactory,
     RunFactory,
+    SessionFactory,
     StaffFactory,
     TierFactory,
     UserFactory,
@@ -31,14 +32,6 @@ SECRET_QUESTION = "Secret question 51ad"
 SECRETS = [SECRET_TITLE, SECRET_QUESTION, "meet.example.org"]
 ROLES = ["anonymous", "outsider", "other_course", "standard", "expired", "refunded", "office_hours", "staff"]
 ALLOWED = {"office_hours", "staff"}
-
-
-def make_session(run, *, starts_in, title=SECRET_TITLE, **fields):
-    session = Session.objects.create(run=run, title=title, starts_at=timezone.now() + starts_in,
-                                     meeting_url="https://meet.example.org/placeholder", **fields)  # fmt: skip
-    session.meeting_url = f"https://meet.example.org/secret-{session.pk}"
-    session.save()
-    return session
 
 
 @pytest.fixture
@@ -59,9 +52,9 @@ def world():
         "office_hours": EnrollmentFactory(run=run, tier=office_tier).user,
         "staff": StaffFactory(),
     }
-    upcoming = make_session(run, starts_in=timedelta(days=2))
-    live = make_session(run, starts_in=timedelta(minutes=5))
-    old = make_session(old_run, starts_in=timedelta(days=1))
+    upcoming = SessionFactory(run=run, title=SECRET_TITLE, starts_in=timedelta(days=2))
+    live = SessionFactory(run=run, title=SECRET_TITLE, starts_in=timedelta(minutes=5))
+    old = SessionFactory(run=old_run, title=SECRET_TITLE, starts_in=timedelta(days=1))
     for role in ("office_hours", "expired", "refunded", "standard"):
         # Even a registration does not show the link to someone the policy refuses.
         Registration.objects.create(session=live, user=users[role])
@@ -175,7 +168,7 @@ def test_signed_up_student_sees_the_link_inside_the_window(client, world):
 
 def test_no_link_before_the_window_even_when_signed_up(client, world):
     student = world.users["office_hours"]
-    soon = make_session(world.run, starts_in=timedelta(minutes=16))
+    soon = SessionFactory(run=world.run, title=SECRET_TITLE, starts_in=timedelta(minutes=16))
     services.sign_up(user=student, session=soon)
     services.sign_up(user=student, session=world.upcoming)
     client.force_login(student)
@@ -196,7 +189,7 @@ def test_no_link_without_signing_up(client, world):
 
 def test_no_link_after_the_session(client, world):
     student = world.users["office_hours"]
-    past = make_session(world.run, starts_in=-timedelta(minutes=61), duration_minutes=60)
+    past = SessionFactory(run=world.run, title=SECRET_TITLE, starts_in=-timedelta(minutes=61), duration_minutes=60)
     Registration.objects.create(session=past, user=student)
     client.force_login(student)
     for content in pages(client, world, past):

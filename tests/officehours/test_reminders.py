@@ -4,23 +4,28 @@ The worker tests start real Celery workers (the enrollment delivery tests' `Work
 queue, against the test database (Postgres, committed rows) and an aiosmtpd sink.
 """
 
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.hashers import make_password
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import User
 from courseweb.celery import app as celery_app
 from enrollment.models import Enrollment
 from officehours import reminders
 from officehours.models import Registration, Reminder, Session
 from officehours.tasks import send_office_hours_reminders
 from tests.enrollment.test_email_delivery import sender_pid, settle
-from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
+from tests.factories import (
+    EnrollmentFactory,
+    OfficeHoursTierFactory,
+    RunFactory,
+    SessionFactory,
+    TierFactory,
+    UserFactory,
+    enrolled_students,
+)
 
 HEADER = "X-Courseweb-Email"
 
@@ -31,20 +36,12 @@ def office_hours_run():
 
 
 def make_session(run, *, starts_at, **fields):
-    return Session.objects.create(
-        run=run, starts_at=starts_at, duration_minutes=60, meeting_url="https://meet.example.com/room", **fields
-    )
+    return SessionFactory(run=run, starts_at=starts_at, meeting_url="https://meet.example.com/room", **fields)
 
 
 def sign_up_many(count, *, session, tier):
     """Create `count` office-hours students signed up for the session; return their addresses."""
-    prefix = uuid.uuid4().hex[:8]
-    zones = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo"]
-    users = User.objects.bulk_create(
-        User(email=f"r{prefix}-{n}@example.com", password=make_password(None), timezone=zones[n % len(zones)])
-        for n in range(count)
-    )
-    Enrollment.objects.bulk_create(Enrollment(user=user, run=tier.run, tier=tier) for user in users)
+    users = enrolled_students(count, run=tier.run, tier=tier)
     Registration.objects.bulk_create(Registration(session=session, user=user) for user in users)
     return {user.email for user in users}
 
@@ -202,6 +199,16 @@ def test_a_failed_send_leaves_the_reminder_due(signed_up, monkeypatch):
     assert not Reminder.objects.exists()
 
 
-def test_the_reminder_task_is_on_the_beat_schedule():
-    names = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
-    assert "officehours.tasks.send_office_hours_reminders" in names
+def test_the_reminder_beat_entry_makes_a_real_worker_send_the_due_reminder(workers, smtp_sink):
+    run, tier = office_hours_run()
+    session = make_session(run, starts_at=timezone.now() + timedelta(minutes=30))
+    addresses = sign_up_many(1, session=session, tier=tier)
+    workers.start("w1")
+
+    entry = celery_app.conf.beat_schedule["send-office-hours-reminders"]
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    workers.wait_until(lambda: smtp_sink.messages, "the hour-before reminder")
+
+    [message] = settle(smtp_sink)
+    assert message["To"] in addresses
+    assert kinds([message]) == {"officehours-hour": 1}

@@ -6,22 +6,16 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from accounts.models import User
 from officehours import services
 from officehours.models import Question, QuestionVote, Registration, Session
-from tests.factories import RunFactory, StaffFactory, UserFactory
-
-
-def make_session(run=None, *, starts_in=timedelta(days=2), capacity=None, **fields):
-    return Session.objects.create(run=run or RunFactory(), starts_at=timezone.now() + starts_in,
-                                  meeting_url="https://meet.example.org/oh", capacity=capacity, **fields)  # fmt: skip
+from tests.factories import SessionFactory, StaffFactory, UserFactory
 
 
 @pytest.mark.django_db
 def test_signing_up_twice_gives_one_registration():
-    session, user = make_session(), UserFactory()
+    session, user = SessionFactory(), UserFactory()
     first = services.sign_up(user=user, session=session)
     again = services.sign_up(user=user, session=session)
     assert first == again
@@ -30,7 +24,7 @@ def test_signing_up_twice_gives_one_registration():
 
 @pytest.mark.django_db
 def test_a_full_session_refuses_with_a_message_and_changes_nothing():
-    session = make_session(capacity=2)
+    session = SessionFactory(capacity=2)
     for _ in range(2):
         services.sign_up(user=UserFactory(), session=session)
     late = UserFactory()
@@ -43,7 +37,7 @@ def test_a_full_session_refuses_with_a_message_and_changes_nothing():
 
 @pytest.mark.django_db
 def test_someone_already_signed_up_to_a_full_session_keeps_the_seat():
-    session = make_session(capacity=1)
+    session = SessionFactory(capacity=1)
     user = UserFactory()
     services.sign_up(user=user, session=session)
     assert services.sign_up(user=user, session=session).user == user
@@ -51,7 +45,7 @@ def test_someone_already_signed_up_to_a_full_session_keeps_the_seat():
 
 @pytest.mark.django_db
 def test_cancelling_frees_the_seat():
-    session = make_session(capacity=1)
+    session = SessionFactory(capacity=1)
     first, second = UserFactory(), UserFactory()
     services.sign_up(user=first, session=session)
     assert services.cancel_sign_up(user=first, session=session) is True
@@ -62,8 +56,8 @@ def test_cancelling_frees_the_seat():
 
 @pytest.mark.django_db
 def test_no_sign_up_for_a_cancelled_or_finished_session():
-    cancelled = make_session(status=Session.Status.CANCELLED)
-    over = make_session(starts_in=-timedelta(hours=2))
+    cancelled = SessionFactory(status=Session.Status.CANCELLED)
+    over = SessionFactory(starts_in=-timedelta(hours=2))
     for session, message in ((cancelled, services.SESSION_CANCELLED), (over, services.SESSION_OVER)):
         with pytest.raises(services.OfficeHoursError) as error:
             services.sign_up(user=UserFactory(), session=session)
@@ -73,18 +67,18 @@ def test_no_sign_up_for_a_cancelled_or_finished_session():
 
 @pytest.mark.django_db
 def test_questions_need_text_and_an_open_session():
-    session, user = make_session(), UserFactory()
+    session, user = SessionFactory(), UserFactory()
     with pytest.raises(services.OfficeHoursError, match="Write your question"):
         services.ask_question(user=user, session=session, text="   ")
     question = services.ask_question(user=user, session=session, text="  How do I debug ICE?  ")
     assert question.text == "How do I debug ICE?"
     with pytest.raises(services.OfficeHoursError):
-        services.ask_question(user=user, session=make_session(starts_in=-timedelta(hours=3)), text="Late")
+        services.ask_question(user=user, session=SessionFactory(starts_in=-timedelta(hours=3)), text="Late")
 
 
 @pytest.mark.django_db
 def test_voting_twice_changes_nothing():
-    session = make_session()
+    session = SessionFactory()
     question = services.ask_question(user=UserFactory(), session=session, text="Why TURN?")
     voter = UserFactory()
     assert services.vote(user=voter, question=question) == services.vote(user=voter, question=question)
@@ -93,7 +87,7 @@ def test_voting_twice_changes_nothing():
 
 @pytest.mark.django_db
 def test_no_votes_once_the_session_is_over():
-    session = make_session()
+    session = SessionFactory()
     question = services.ask_question(user=UserFactory(), session=session, text="Why TURN?")
     with pytest.raises(services.OfficeHoursError):
         services.vote(user=UserFactory(), question=question, now=session.ends_at)
@@ -102,7 +96,7 @@ def test_no_votes_once_the_session_is_over():
 
 @pytest.mark.django_db
 def test_only_staff_mark_questions_answered():
-    question = services.ask_question(user=UserFactory(), session=make_session(), text="Why SFU?")
+    question = services.ask_question(user=UserFactory(), session=SessionFactory(), text="Why SFU?")
     with pytest.raises(services.OfficeHoursError):
         services.mark_answered(user=UserFactory(), question=question)
     assert Question.objects.get().answered_at is None
@@ -135,7 +129,7 @@ def _sign_up_on_own_connection(user_id, session_id, start):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_number", range(1, ROUNDS + 1))
 def test_200_simultaneous_sign_ups_fill_exactly_the_capacity(on_postgres, round_number):
-    session = make_session(capacity=CAPACITY)
+    session = SessionFactory(capacity=CAPACITY)
     users = User.objects.bulk_create(User(email=f"r{round_number}-{n}@example.com") for n in range(STUDENTS))
     # The first wave starts together; the rest follow as workers free up, while the lock is still contended.
     start, go = threading.Barrier(WORKERS, timeout=30), threading.Barrier(1)
