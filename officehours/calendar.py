@@ -20,6 +20,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from courses.models import Course
+from courseweb import mail
 from enrollment.access import CourseAccess
 
 from .models import CalendarFeed, Session, new_feed_token
@@ -35,10 +36,6 @@ def uid_host() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
 def office_hours_page_path(course) -> str:
     return reverse("officehours:index", kwargs={"slug": course.slug})
 
@@ -50,7 +47,7 @@ def session_ics_path(session) -> str:
 def session_event(session: Session, *, now) -> Event:
     """Return the VEVENT of one session (no meeting link, see the module docstring)."""
     course = session.run.course
-    page = absolute(office_hours_page_path(course))
+    page = mail.absolute(office_hours_page_path(course))
     event = Event()
     event.add("uid", f"{session.uid}@{uid_host()}")
     event.add("sequence", session.sequence)
