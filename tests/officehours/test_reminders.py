@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.hashers import make_password
-from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,6 +20,7 @@ from officehours.models import Registration, Reminder, Session
 from officehours.tasks import send_office_hours_reminders
 from tests.enrollment.test_email_delivery import sender_pid, settle
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
+from tests.workers import free_port
 
 HEADER = "X-Courseweb-Email"
 
@@ -192,14 +192,16 @@ def test_a_batch_of_reminders_uses_one_smtp_connection(db, settings, smtp_sink):
     assert len(smtp_sink.messages) == 15
 
 
-def test_a_failed_send_leaves_the_reminder_due(signed_up, monkeypatch):
-    def refuse(self, messages):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(mail.get_connection().__class__, "send_messages", refuse)
+def test_a_failed_send_leaves_the_reminder_due(signed_up, settings, smtp_sink):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2  # nobody there
     with pytest.raises(OSError):
         reminders.send_due_reminders(now=START - timedelta(minutes=30))
     assert not Reminder.objects.exists()
+
+    settings.EMAIL_PORT = smtp_sink.port  # the server is back: the next sweep sends it
+    assert reminders.send_due_reminders(now=START - timedelta(minutes=29)) == 1
+    assert [m["To"] for m in smtp_sink.messages] == ["ana@example.com"]
 
 
 def test_the_reminder_task_is_on_the_beat_schedule():
