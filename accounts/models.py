@@ -5,6 +5,8 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from courseweb.text import one_line
+
 
 def timezone_choices():
     return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
@@ -74,6 +76,8 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
+        # Names appear in email subjects (@mentions): one line each.
+        self.first_name, self.last_name = one_line(self.first_name), one_line(self.last_name)
         super().save(*args, **kwargs)
 
     @property

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from courseweb.text import one_line
+
 from .markdown import render_markdown
 from .video import embed_for, parse_transcript
 
@@ -27,6 +29,7 @@ class Course(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
+        self.title = one_line(self.title)  # it goes into email subjects
         self.description_html = render_markdown(self.description)
         super().save(*args, **kwargs)
 

@@ -8,30 +8,25 @@ go out. The only possible repeat is the one message that was being handed to the
 instant a worker was killed (accepted by the server, not yet committed as sent).
 """
 
-import contextlib
 import logging
-import smtplib
-import zoneinfo
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import DatabaseError, transaction
 from django.db.models import Count
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import Section
+from courseweb import mail
 
+from .currency import format_amount
 from .models import Enrollment, Run, SentEmail
 
 logger = logging.getLogger(__name__)
 
 # Rows read per query while delivering; each is then claimed on its own.
 QUEUED_PAGE_SIZE = 100
-# This many messages rejected (5xx) one after another: the server refuses everything, not these messages.
-MAX_REJECTED_IN_A_ROW = 3
 # A run whose start is longer ago than this gets no pre-launch sweep (late enrolments get theirs at once).
 PRELAUNCH_SWEEP_GRACE = timedelta(days=7)
 SUBJECTS = {
@@ -40,10 +35,6 @@ SUBJECTS = {
 }
 # The pre-launch email of a student who enrolled after the start (sent at once) says so.
 PRELAUNCH_LATE_SUBJECT = "{course} started on {date}: how to log in"
-# Stripe amounts are in the currency's smallest unit; these currencies have no minor unit.
-ZERO_DECIMAL_CURRENCIES = {
-    "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
-}  # fmt: skip
 
 
 def prelaunch_is_due(run: Run, *, now) -> bool:
@@ -88,21 +79,18 @@ def deliver_queued(*, limit=None) -> int:
     transaction that holds the claim. A row another worker holds is passed by, a row it has sent is no
     longer queued, and a worker that dies rolls its claim back: after a restart (or at the next sweep)
     the rest go out. The SMTP connection opens at the first email, so an empty sweep does not connect.
+    An address refused for good is skipped; a message rejected or malformed stays queued (see mail.Batch).
     Errors that may pass (server unreachable, 4xx) propagate and leave the row queued: retry the batch.
     """
-    sent = 0
     after = 0  # the pass's position; a row that fails to render is left queued and not tried again this pass
     sections_by_course = {}
-    rejected_in_a_row = 0
-    connection = get_connection()
-    opened = False
-    try:
-        while limit is None or sent < limit:
+    with mail.Batch() as batch:
+        while limit is None or batch.sent < limit:
             page = list(_queued_page(after=after))
             if not page:
                 break
             for row in page:
-                if limit is not None and sent >= limit:
+                if limit is not None and batch.sent >= limit:
                     break
                 after = row.pk
                 with transaction.atomic():
@@ -110,8 +98,7 @@ def deliver_queued(*, limit=None) -> int:
                     if enrollment_status is None:
                         continue  # another worker holds it, or it is not queued any more
                     if enrollment_status != Enrollment.Status.ACTIVE:
-                        row.status = SentEmail.Status.SKIPPED
-                        row.save(update_fields=["status"])
+                        _mark(row, SentEmail.Status.SKIPPED)
                         continue
                     course = row.enrollment.run.course
                     if course.pk not in sections_by_course:
@@ -124,41 +111,22 @@ def deliver_queued(*, limit=None) -> int:
                         # One row that cannot be rendered must not hold up the rest of the queue.
                         logger.exception("Could not render the %s email of enrollment %s", row.kind, row.enrollment_id)
                         continue
-                    if not opened:
-                        connection.open()
-                        opened = True
-                    try:
-                        _hand_over(connection, message)
-                    except smtplib.SMTPRecipientsRefused as error:
-                        if any(code < 500 for code, _ in error.recipients.values()):
-                            raise  # refused for now: leave the row queued, retry later
-                        logger.warning("The SMTP server refused %s for good: %s", message.to[0], error)
-                        row.status = SentEmail.Status.SKIPPED
-                        row.save(update_fields=["status"])
-                        continue
-                    except smtplib.SMTPResponseException as error:
-                        # A 5xx for this message (its content, say) leaves it queued and the batch goes on;
-                        # several in a row mean the server refuses everything: stop and retry later.
-                        rejected_in_a_row += 1
-                        if error.smtp_code < 500 or rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
-                            raise
-                        logger.warning("The SMTP server rejected the %s email of enrollment %s: %s", row.kind,
-                                       row.enrollment_id, error)  # fmt: skip
-                        continue
-                    except ValueError:
-                        # A malformed address or header, found as the message is serialised, before SMTP sees it.
-                        logger.exception("Could not send the %s email of enrollment %s", row.kind, row.enrollment_id)
-                        continue
-                    rejected_in_a_row = 0
-                    row.status = SentEmail.Status.SENT
-                    row.sent_at = timezone.now()
-                    row.save(update_fields=["status", "sent_at"])
-                    sent += 1
-    finally:
-        if opened:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                connection.close()
-    return sent
+                    handed = batch.send(message)
+                    if handed is mail.Handed.SENT:
+                        _mark(row, SentEmail.Status.SENT)
+                    elif handed is mail.Handed.REFUSED:
+                        _mark(row, SentEmail.Status.SKIPPED)
+                    # Rejected or malformed: the row stays queued, the batch goes on.
+    return batch.sent
+
+
+def _mark(row: SentEmail, status: str) -> None:
+    row.status = status
+    fields = ["status"]
+    if status == SentEmail.Status.SENT:
+        row.sent_at = timezone.now()
+        fields.append("sent_at")
+    row.save(update_fields=fields)
 
 
 def _queued_page(*, after):
@@ -186,41 +154,9 @@ def _claim(row: SentEmail) -> str | None:
     return claimed and claimed[1]
 
 
-def _hand_over(connection, message):
-    """Send one message; reconnect once if the server ended the session (many cap messages per session)."""
-    try:
-        connection.send_messages([message])
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as error:
-        if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421:
-            raise
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            connection.close()
-        connection.open()
-        connection.send_messages([message])
-
-
 def course_sections(course):
     """Return the course's sections in syllabus order, each with its number of lessons."""
     return list(Section.objects.filter(course=course).annotate(lesson_count=Count("lessons")).order_by("order", "id"))
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """Return a Stripe amount (in the currency's smallest unit) as "400.00 USD"."""
-    currency = (currency or "").upper()
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return f"{amount:,} {currency}".strip()
-    return f"{amount // 100:,}.{amount % 100:02d} {currency}".strip()
-
-
-def student_zone(user) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(user.timezone or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def build_message(row: SentEmail, *, sections, now=None) -> EmailMultiAlternatives:
@@ -228,44 +164,35 @@ def build_message(row: SentEmail, *, sections, now=None) -> EmailMultiAlternativ
     now = now or timezone.now()
     enrollment = row.enrollment
     user, run, course, tier = enrollment.user, enrollment.run, enrollment.run.course, enrollment.tier
-    zone = student_zone(user)
+    zone = mail.recipient_zone(user)
     payment = None
     if row.kind == SentEmail.Kind.WELCOME:
         payment = enrollment.payments.order_by("-created_at").first()
-    with timezone.override(zone):
-        starts_at = timezone.localtime(run.starts_at)
-        has_started = run.starts_at <= now
-        template = SUBJECTS[row.kind]
-        if row.kind == SentEmail.Kind.PRELAUNCH and has_started:
-            template = PRELAUNCH_LATE_SUBJECT
-        subject = template.format(course=course.title, date=f"{starts_at.day} {starts_at:%B %Y}")
-        context = {
-            "subject": subject,
-            "user": user,
-            "run": run,
-            "course": course,
-            "tier": tier,
-            "enrollment": enrollment,
-            "sections": sections,
-            "starts_at": starts_at,
-            "has_started": has_started,
-            "access_ends_at": timezone.localtime(enrollment.access_ends_at),
-            "zone_name": str(zone),
-            "has_password": user.has_usable_password(),
-            "login_url": absolute(reverse("account_login")),
-            "login_code_url": absolute(reverse("account_request_login_code")),
-            "password_reset_url": absolute(reverse("account_reset_password")),
-            "course_url": absolute(reverse("courses:home", args=[course.slug])),
-            "profile_url": absolute(reverse("profile")),
-            "payment": payment,
-            "amount": format_amount(payment.amount_total, payment.currency) if payment else "",
-            "paid_at": timezone.localtime(payment.paid_at or payment.created_at) if payment else None,
-            "site_name": settings.SITE_NAME,
-            "site_url": settings.SITE_URL,
-        }
-        text = render_to_string(f"email/{row.kind}.txt", context)
-        html = render_to_string(f"email/{row.kind}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email],
-                                     headers={"X-Courseweb-Email": f"{row.kind}:{row.pk}"})  # fmt: skip
-    message.attach_alternative(html, "text/html")
-    return message
+    starts_at = timezone.localtime(run.starts_at, zone)
+    has_started = run.starts_at <= now
+    template = SUBJECTS[row.kind]
+    if row.kind == SentEmail.Kind.PRELAUNCH and has_started:
+        template = PRELAUNCH_LATE_SUBJECT
+    subject = template.format(course=course.title, date=f"{starts_at.day} {starts_at:%B %Y}")
+    context = {
+        "user": user,
+        "run": run,
+        "course": course,
+        "tier": tier,
+        "enrollment": enrollment,
+        "sections": sections,
+        "starts_at": starts_at,
+        "has_started": has_started,
+        "access_ends_at": timezone.localtime(enrollment.access_ends_at, zone),
+        "has_password": user.has_usable_password(),
+        "login_url": mail.absolute(reverse("account_login")),
+        "login_code_url": mail.absolute(reverse("account_request_login_code")),
+        "password_reset_url": mail.absolute(reverse("account_reset_password")),
+        "course_url": mail.absolute(reverse("courses:home", args=[course.slug])),
+        "profile_url": mail.absolute(reverse("profile")),
+        "payment": payment,
+        "amount": format_amount(payment.amount_total, payment.currency) if payment else "",
+        "paid_at": timezone.localtime(payment.paid_at or payment.created_at, zone) if payment else None,
+    }
+    return mail.render(row.kind, to=user.email, subject=subject, context=context, zone=zone,
+                       headers={"X-Courseweb-Email": f"{row.kind}:{row.pk}"})  # fmt: skip

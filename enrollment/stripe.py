@@ -3,17 +3,14 @@
 Every function here calls Stripe over the network: never call one inside a database transaction.
 """
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import stripe
 from django.conf import settings
 
+from .currency import minor_units
 from .models import Tier
 
 # Stripe's library waits 80 s for an answer by default; a buyer is waiting on these calls.
 TIMEOUT = (5, 20)  # seconds to connect, seconds to read
-# Currencies Stripe counts in whole units (no cents): https://docs.stripe.com/currencies#zero-decimal
-ZERO_DECIMAL_CURRENCIES = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
 
 
 class PaymentsNotConfigured(Exception):
@@ -36,12 +33,6 @@ def client() -> stripe.StripeClient:
         max_network_retries=2,
         http_client=stripe.RequestsClient(timeout=TIMEOUT),
     )
-
-
-def minor_units(amount: Decimal, currency: str) -> int:
-    """Return the amount in the currency's smallest unit, as Stripe counts it (cents for USD)."""
-    factor = 1 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 100
-    return int((Decimal(amount) * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def product_name(tier: Tier) -> str:

@@ -7,7 +7,7 @@ from django.core import signing
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
-from . import notifications
+from . import notifications, services
 from .models import ForumSettings
 
 
@@ -24,7 +24,7 @@ def email_settings(request):
     current = ForumSettings.objects.filter(user=request.user).first() or ForumSettings(user=request.user)
     form = EmailSettingsForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
-        notifications.set_email_mode(user=request.user, mode=form.cleaned_data["email_mode"])
+        services.set_email_mode(user=request.user, mode=form.cleaned_data["email_mode"])
         messages.success(request, notifications.EMAIL_MODE_SAVED)
         return redirect("forum_email:settings")
     return render(request, "forum/email_settings.html", {"form": form})
@@ -40,7 +40,7 @@ def unsubscribe(request, token):
         return render(request, "forum/unsubscribe_invalid.html",
                       {"message": notifications.INVALID_UNSUBSCRIBE_LINK}, status=400)  # fmt: skip
     if request.method == "POST":
-        notifications.unsubscribe(user=user, thread=thread)
+        services.unsubscribe(user=user, thread=thread)
         done = (notifications.UNSUBSCRIBED_FROM_THREAD.format(title=thread.title) if thread
                 else notifications.UNSUBSCRIBED_FROM_ALL)  # fmt: skip
         return render(request, "forum/unsubscribe_done.html", {"message": done, "thread": thread})

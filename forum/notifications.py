@@ -9,9 +9,9 @@ Who is emailed about a post (never its author, never anyone the access policy ke
 - everyone @mentioned in the post whose mode is not "none", once per post (Mention.notified_at).
 
 Each recipient is claimed (an UPDATE … WHERE not yet notified, or the INSERT of the staff subscription),
-emailed and marked in one transaction, over one SMTP connection for the batch, as in
-enrollment.emails.deliver_queued: a task that runs twice (a retry, or two workers) emails nobody twice
-about the same post, and a failed send rolls its claim back for the retry.
+emailed and marked in one transaction, over one SMTP connection for the batch (courseweb.mail.Batch): a
+task that runs twice (a retry, or two workers) emails nobody twice about the same post, and a failed send
+rolls its claim back for the retry.
 
 @handles: a member's first and last name, letters and digits only, compared case-insensitively
 ("Ada Lovelace" is @AdaLovelace, "Anne-Marie O'Brien" is @AnneMarieOBrien). Members are staff and
@@ -19,28 +19,21 @@ students the access policy lets into the course's forum; a user without a name h
 handle two members share mentions neither. Handles come from names only, so no email address shows.
 """
 
-import contextlib
-import logging
 import re
-import smtplib
 from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from courseweb import mail
 from enrollment.access import CourseAccess
-from enrollment.emails import absolute, student_zone
 
 from .models import ForumSettings, Mention, Post, Subscription, Thread, ThreadRead
-
-logger = logging.getLogger(__name__)
 
 EACH, DIGEST, NONE = ForumSettings.EmailMode.EACH, ForumSettings.EmailMode.DIGEST, ForumSettings.EmailMode.NONE
 REPLY, NEW_THREAD, MENTION = "reply", "new_thread", "mention"
@@ -123,7 +116,7 @@ def unsubscribe_token(user, thread=None) -> str:
 
 
 def unsubscribe_url(user, thread=None) -> str:
-    return absolute(reverse("forum_email:unsubscribe", args=[unsubscribe_token(user, thread)]))
+    return mail.absolute(reverse("forum_email:unsubscribe", args=[unsubscribe_token(user, thread)]))
 
 
 def read_unsubscribe_token(token: str) -> tuple[User, Thread | None]:
@@ -135,22 +128,6 @@ def read_unsubscribe_token(token: str) -> tuple[User, Thread | None]:
     except (KeyError, TypeError, ValueError, User.DoesNotExist, Thread.DoesNotExist) as error:
         raise signing.BadSignature("Unknown user or thread") from error
     return user, thread
-
-
-def unsubscribe(*, user, thread=None):
-    """Stop the forum email a link offered: one thread's, or (thread None) all of it."""
-    if thread is None:
-        set_email_mode(user=user, mode=NONE)
-    else:
-        # As services.set_subscribed; not imported from there, because services imports the tasks that import this.
-        Subscription.objects.update_or_create(user=user, thread=thread, defaults={"is_active": False})
-
-
-def set_email_mode(*, user, mode: str) -> ForumSettings:
-    if mode not in ForumSettings.EmailMode.values:
-        raise ValueError(f"Unknown forum email mode {mode!r}")
-    row, _ = ForumSettings.objects.update_or_create(user=user, defaults={"email_mode": mode})
-    return row
 
 
 def email_modes(user_ids) -> dict:
@@ -190,9 +167,7 @@ def notify_new_post(*, post_id: int, new_thread: bool = False, now=None) -> int:
     people = {**subscribers, **staff, **mentions}
     modes = email_modes(people)
 
-    connection = get_connection()
-    opened, sent = False, 0
-    try:
+    with mail.Batch() as batch:
         for pk, user in sorted(people.items()):
             if not user.is_active or modes[pk] == NONE:
                 continue
@@ -203,17 +178,9 @@ def notify_new_post(*, post_id: int, new_thread: bool = False, now=None) -> int:
                                 subscribed=pk in subscribers, staff_new_thread=pk in staff)  # fmt: skip
                 if reason is None:
                     continue
-                message = build_post_message(user=user, post=post, reason=reason)
-                if not opened:
-                    connection.open()
-                    opened = True
-                if _hand_over(connection, message):
-                    sent += 1
-    finally:
-        if opened:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                connection.close()
-    return sent
+                # Not sent for good (address refused, message rejected or malformed): the claim stands.
+                batch.send(build_post_message(user=user, post=post, reason=reason))
+    return batch.sent
 
 
 def _claim(*, user, post, mode, now, mentioned, subscribed, staff_new_thread) -> str | None:
@@ -242,18 +209,6 @@ def _claim(*, user, post, mode, now, mentioned, subscribed, staff_new_thread) ->
     return reason
 
 
-def _hand_over(connection, message) -> bool:
-    """Send one message; False if the server refused the address for good (the claim stands: no retry storm)."""
-    try:
-        connection.send_messages([message])
-    except smtplib.SMTPRecipientsRefused as error:
-        if any(code < 500 for code, _ in error.recipients.values()):
-            raise
-        logger.warning("The SMTP server refused %s for good: %s", message.to[0], error)
-        return False
-    return True
-
-
 def author_name(user) -> str:
     """A post author's name for email: the full name, never the address."""
     if user is None:
@@ -277,34 +232,25 @@ def build_post_message(*, user, post: Post, reason: str) -> EmailMultiAlternativ
     subject = SUBJECTS[reason].format(title=thread.title, course=course.title, author=author)
     thread_unsubscribe = unsubscribe_url(user, thread)
     all_unsubscribe = unsubscribe_url(user)
-    zone = student_zone(user)
-    with timezone.override(zone):
-        context = {
-            "subject": subject,
-            "reason": reason,
-            "user": user,
-            "post": post,
-            "thread": thread,
-            "course": course,
-            "author": author,
-            "author_is_staff": post.author_is_staff,
-            "posted_at": timezone.localtime(post.created_at),
-            "zone_name": str(zone),
-            "post_url": absolute(reverse("forum:post", args=[course.slug, post.pk])),
-            "thread_unsubscribe_url": thread_unsubscribe,
-            "unsubscribe_all_url": all_unsubscribe,
-            "settings_url": absolute(reverse("forum_email:settings")),
-            "site_name": settings.SITE_NAME,
-            "site_url": settings.SITE_URL,
-        }
-        text = render_to_string("email/forum_post.txt", context)
-        html = render_to_string("email/forum_post.html", context)
+    zone = mail.recipient_zone(user)
+    context = {
+        "reason": reason,
+        "user": user,
+        "post": post,
+        "thread": thread,
+        "course": course,
+        "author": author,
+        "author_is_staff": post.author_is_staff,
+        "posted_at": timezone.localtime(post.created_at, zone),
+        "post_url": mail.absolute(reverse("forum:post", args=[course.slug, post.pk])),
+        "thread_unsubscribe_url": thread_unsubscribe,
+        "unsubscribe_all_url": all_unsubscribe,
+        "settings_url": mail.absolute(reverse("forum_email:settings")),
+    }
     # A mention is about the person, not the thread: its one-click link stops forum email altogether.
     one_click = all_unsubscribe if reason == MENTION else thread_unsubscribe
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email],
-                                     headers=_headers(one_click, f"forum-{reason}:{post.pk}"))  # fmt: skip
-    message.attach_alternative(html, "text/html")
-    return message
+    return mail.render("forum_post", to=user.email, subject=subject, context=context, zone=zone,
+                       headers=_headers(one_click, f"forum-{reason}:{post.pk}"))  # fmt: skip
 
 
 # --- The daily digest -------------------------------------------------------------------------------------
@@ -312,7 +258,7 @@ def build_post_message(*, user, post: Post, reason: str) -> EmailMultiAlternativ
 
 def digest_is_due(row: ForumSettings, *, now) -> bool:
     """Due at the first run at or after DIGEST_LOCAL_HOUR of the user's day, once that day."""
-    zone = student_zone(row.user)
+    zone = mail.recipient_zone(row.user)
     local_now = now.astimezone(zone)
     if local_now.hour < DIGEST_LOCAL_HOUR:
         return False
@@ -347,10 +293,7 @@ def send_digests(*, now=None) -> int:
     so a second run the same day sends nothing. Nothing new: no email, and the next digest starts from now.
     """
     now = now or timezone.now()
-    sent = 0
-    connection = get_connection()
-    opened = False
-    try:
+    with mail.Batch() as batch:
         for row in ForumSettings.objects.filter(email_mode=DIGEST, user__is_active=True).select_related("user"):
             if not digest_is_due(row, now=now):
                 continue
@@ -362,18 +305,10 @@ def send_digests(*, now=None) -> int:
                 since = row.last_digest_at or now - FIRST_DIGEST_SPAN
                 posts = digest_posts(row.user, since=since, until=now)
                 if posts:
-                    message = build_digest_message(user=row.user, posts=posts, since=since)
-                    if not opened:
-                        connection.open()
-                        opened = True
-                    sent += _hand_over(connection, message)
+                    batch.send(build_digest_message(user=row.user, posts=posts, since=since))
                 row.last_digest_at = now
                 row.save(update_fields=["last_digest_at"])
-    finally:
-        if opened:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                connection.close()
-    return sent
+    return batch.sent
 
 
 def build_digest_message(*, user, posts, since) -> EmailMultiAlternatives:
@@ -386,25 +321,16 @@ def build_digest_message(*, user, posts, since) -> EmailMultiAlternatives:
                             "unsubscribe_url": unsubscribe_url(user, post.thread)})  # fmt: skip
         threads[-1]["posts"].append({
             "post": post, "author": author_name(post.author),
-            "url": absolute(reverse("forum:post", args=[post.thread.course.slug, post.pk])),
+            "url": mail.absolute(reverse("forum:post", args=[post.thread.course.slug, post.pk])),
         })  # fmt: skip
     all_unsubscribe = unsubscribe_url(user)
-    zone = student_zone(user)
-    with timezone.override(zone):
-        context = {
-            "subject": subject,
-            "user": user,
-            "threads": threads,
-            "since": timezone.localtime(since),
-            "zone_name": str(zone),
-            "unsubscribe_all_url": all_unsubscribe,
-            "settings_url": absolute(reverse("forum_email:settings")),
-            "site_name": settings.SITE_NAME,
-            "site_url": settings.SITE_URL,
-        }
-        text = render_to_string("email/forum_digest.txt", context)
-        html = render_to_string("email/forum_digest.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email],
-                                     headers=_headers(all_unsubscribe, "forum-digest"))  # fmt: skip
-    message.attach_alternative(html, "text/html")
-    return message
+    zone = mail.recipient_zone(user)
+    context = {
+        "user": user,
+        "threads": threads,
+        "since": timezone.localtime(since, zone),
+        "unsubscribe_all_url": all_unsubscribe,
+        "settings_url": mail.absolute(reverse("forum_email:settings")),
+    }
+    return mail.render("forum_digest", to=user.email, subject=subject, context=context, zone=zone,
+                       headers=_headers(all_unsubscribe, "forum-digest"))

@@ -10,8 +10,9 @@ from accounts.models import User
 from courses.markdown import render_markdown
 from courses.models import FAQEntry
 from courseweb.errors import Refusal
+from courseweb.text import one_line
 
-from .models import DEFAULT_BOARDS, Board, Post, Subscription, Thread, ThreadRead
+from .models import DEFAULT_BOARDS, Board, ForumSettings, Post, Subscription, Thread, ThreadRead
 from .permissions import may_add_to_faq, may_delete, may_edit, may_mark_answer, may_moderate, may_reply
 from .tasks import notify_new_post
 
@@ -72,7 +73,7 @@ def start_thread(*, user, board: Board, title: str, body: str, lesson=None, vide
                  now=None) -> Thread:  # fmt: skip
     """Open a thread with its first post; the author follows it. A resubmitted form returns the same thread."""
     now = now or timezone.now()
-    title = (title or "").strip()
+    title = one_line(title)
     if not title:
         raise ForumError("Give your thread a title.")
     if lesson is not None and lesson.course_id != board.course_id:
@@ -199,6 +200,21 @@ def mark_read(*, user, thread: Thread, at=None):
     at = at or timezone.now()
     ThreadRead.objects.update_or_create(user=user, thread=thread, defaults={"last_read_at": at})
     Subscription.objects.filter(user=user, thread=thread, notified_since_read=True).update(notified_since_read=False)
+
+
+def unsubscribe(*, user, thread=None):
+    """Stop the forum email a link offered: one thread's, or (thread None) all of it."""
+    if thread is None:
+        set_email_mode(user=user, mode=ForumSettings.EmailMode.NONE)
+    else:
+        set_subscribed(user=user, thread=thread, subscribed=False)
+
+
+def set_email_mode(*, user, mode: str) -> ForumSettings:
+    if mode not in ForumSettings.EmailMode.values:
+        raise ValueError(f"Unknown forum email mode {mode!r}")
+    row, _ = ForumSettings.objects.update_or_create(user=user, defaults={"email_mode": mode})
+    return row
 
 
 def make_faq_entry(*, user, thread: Thread) -> FAQEntry:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from enrollment.admin import RunAdmin as EnrollmentRunAdmin
 from enrollment.models import Run
 
-from .models import Question, Registration, Session, WeeklySlot
+from .models import ChangeEmail, Question, Registration, Session, WeeklySlot
 from .scheduling import cancel_session, generate_sessions, move_session, office_hours_window, revise_session
 
 NO_OFFICE_HOURS_TIER = "{run} has no tier with office hours: no sessions generated."
@@ -148,3 +148,31 @@ class SessionAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, **kwargs)
         form.base_fields["starts_at"].help_text = f"In {settings.TIME_ZONE}. A new time emails the signed-up students."
         return form
+
+
+@admin.register(ChangeEmail)
+class ChangeEmailAdmin(admin.ModelAdmin):
+    """The record of the emails about moved and cancelled sessions: read-only, the task writes it."""
+
+    list_display = ["student", "session", "change", "sequence", "status", "queued_at", "sent_at"]
+    list_filter = ["change", "status"]
+    list_select_related = ["registration__user", "registration__session"]
+    search_fields = ["registration__user__email", "registration__session__title"]
+    date_hierarchy = "queued_at"
+
+    @admin.display(description="student", ordering="registration__user__email")
+    def student(self, obj):
+        return obj.registration.user
+
+    @admin.display(description="session", ordering="registration__session__starts_at")
+    def session(self, obj):
+        return obj.registration.session
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from courseweb import mail
+
 from .models import Session
 
 PRODID = "-//Courseweb//Office hours//EN"
@@ -28,10 +30,6 @@ PRODID = "-//Courseweb//Office hours//EN"
 
 def uid_host() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
-
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
 
 
 def office_hours_page_path(course) -> str:
@@ -45,7 +43,7 @@ def session_ics_path(session) -> str:
 def session_event(session: Session, *, now) -> Event:
     """Return the VEVENT of one session (no meeting link, see the module docstring)."""
     course = session.run.course
-    page = absolute(office_hours_page_path(course))
+    page = mail.absolute(office_hours_page_path(course))
     event = Event()
     event.add("uid", f"{session.uid}@{uid_host()}")
     event.add("sequence", session.sequence)

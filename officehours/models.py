@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from courseweb.text import one_line
 from enrollment.models import Run
 
 
@@ -46,6 +47,10 @@ class WeeklySlot(models.Model):
 
     def __str__(self):
         return f"{self.title}: {self.get_weekday_display()} {self.local_time:%H:%M} {self.timezone}"
+
+    def save(self, *args, **kwargs):
+        self.title = one_line(self.title)  # its sessions' titles go into email subjects
+        super().save(*args, **kwargs)
 
 
 class SessionQuerySet(models.QuerySet):
@@ -99,6 +104,7 @@ class Session(models.Model):
         return f"{self.title} {self.starts_at:%Y-%m-%d %H:%M} UTC"
 
     def save(self, *args, **kwargs):
+        self.title = one_line(self.title)  # it goes into email subjects
         self.ends_at = self.starts_at + timedelta(minutes=self.duration_minutes)
         super().save(*args, **kwargs)
 
@@ -137,6 +143,37 @@ class Reminder(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} reminder for {self.registration}"
+
+
+class ChangeEmail(models.Model):
+    """The email telling one signed-up student that their session moved or was cancelled: once per change.
+
+    A change is known by the session's calendar sequence it made, so a retried task finds the row sent,
+    and a second move (a new sequence) is a new email.
+    """
+
+    class Change(models.TextChoices):
+        MOVED = "moved", "Moved"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="change_emails")
+    sequence = models.PositiveIntegerField(help_text="The session's calendar sequence after the change.")
+    change = models.CharField(max_length=10, choices=Change.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [models.UniqueConstraint(fields=["registration", "sequence"], name="one_change_email_per_change")]
+
+    def __str__(self):
+        return f"{self.get_change_display()} email for {self.registration}"
 
 
 class Question(models.Model):

@@ -12,25 +12,18 @@ with the enrollment emails, the only possible repeat is a message the SMTP serve
 instant a worker was killed, before the row committed.
 """
 
-import contextlib
-import logging
-import smtplib
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from courseweb import mail
 from enrollment.access import CourseAccess
-from enrollment.emails import absolute, student_zone
 
 from .calendar import office_hours_page_path, session_ics_path
 from .models import Registration, Reminder, Session
-
-logger = logging.getLogger(__name__)
 
 DAY_BEFORE = timedelta(hours=24)
 HOUR_BEFORE = timedelta(hours=1)
@@ -66,27 +59,16 @@ def send_due_reminders(*, now=None) -> int:
     Errors that may pass (server unreachable, 4xx) propagate; what was not sent goes with the next sweep.
     """
     now = now or timezone.now()
-    connection = get_connection()
-    opened = False
-    sent = 0
-    try:
+    with mail.Batch() as batch:
         for kind in (Reminder.Kind.HOUR_BEFORE, Reminder.Kind.DAY_BEFORE):
             for registration_id in list(due_registrations(kind, now=now).values_list("pk", flat=True)):
                 with transaction.atomic():
                     registration = _claim(registration_id, kind, now=now)
                     if registration is None:
                         continue
-                    message = build_message(registration, kind=kind, now=now)
-                    if not opened:
-                        connection.open()
-                        opened = True
-                    connection.send_messages([message])
-                    sent += 1
-    finally:
-        if opened:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                connection.close()
-    return sent
+                    # Not sent for good (address refused, message rejected or malformed): the record stands.
+                    batch.send(build_message(registration, kind=kind, now=now))
+    return batch.sent
 
 
 def _claim(registration_id: int, kind: str, *, now) -> Registration | None:
@@ -125,31 +107,22 @@ def build_message(registration: Registration, *, kind: str, now=None) -> EmailMu
     """Render one reminder with the session's time in the student's own zone, the zone named."""
     user, session = registration.user, registration.session
     course = session.run.course
-    zone = student_zone(user)
-    with timezone.override(zone):
-        starts_at = timezone.localtime(session.starts_at)
-        ends_at = timezone.localtime(session.ends_at)
-        when = f"{starts_at:%A} {starts_at.day} {starts_at:%B, %H:%M} ({zone})"
-        subject = SUBJECTS[kind].format(title=session.title, when=when)
-        context = {
-            "subject": subject,
-            "user": user,
-            "session": session,
-            "course": course,
-            "kind": kind,
-            "day_before": kind == Reminder.Kind.DAY_BEFORE,
-            "starts_at": starts_at,
-            "ends_at": ends_at,
-            "zone_name": str(zone),
-            "office_hours_url": absolute(office_hours_page_path(course)),
-            "ics_url": absolute(session_ics_path(session)),
-            "profile_url": absolute(reverse("profile")),
-            "site_name": settings.SITE_NAME,
-            "site_url": settings.SITE_URL,
-        }
-        text = render_to_string("email/officehours_reminder.txt", context)
-        html = render_to_string("email/officehours_reminder.html", context)
-    headers = {"X-Courseweb-Email": f"officehours-{kind}:{registration.pk}"}
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[user.email], headers=headers)
-    message.attach_alternative(html, "text/html")
-    return message
+    zone = mail.recipient_zone(user)
+    starts_at = timezone.localtime(session.starts_at, zone)
+    ends_at = timezone.localtime(session.ends_at, zone)
+    when = f"{starts_at:%A} {starts_at.day} {starts_at:%B, %H:%M} ({zone})"
+    subject = SUBJECTS[kind].format(title=session.title, when=when)
+    context = {
+        "user": user,
+        "session": session,
+        "course": course,
+        "kind": kind,
+        "day_before": kind == Reminder.Kind.DAY_BEFORE,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "office_hours_url": mail.absolute(office_hours_page_path(course)),
+        "ics_url": mail.absolute(session_ics_path(session)),
+        "profile_url": mail.absolute(reverse("profile")),
+    }
+    return mail.render("officehours_reminder", to=user.email, subject=subject, context=context, zone=zone,
+                       headers={"X-Courseweb-Email": f"officehours-{kind}:{registration.pk}"})  # fmt: skip

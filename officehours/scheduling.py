@@ -101,7 +101,8 @@ def generate_sessions(*, run: Run, now: datetime | None = None) -> GenerationRes
 
 
 def _notify_after_commit(session: Session, change: str) -> None:
-    transaction.on_commit(lambda: notify_session_changed.delay(session.pk, change), robust=True)
+    session_id, sequence = session.pk, session.sequence
+    transaction.on_commit(lambda: notify_session_changed.delay(session_id, change, sequence), robust=True)
 
 
 def move_session(*, session: Session, starts_at: datetime) -> Session:

@@ -35,6 +35,7 @@ class Workers:
         self.redis_url = redis_url
         self.log_dir = log_dir
         self.processes = {}
+        self.routed = {}
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "courseweb.settings",
@@ -59,6 +60,27 @@ class Workers:
         if nodes:
             pytest.fail(f"workers {list(nodes)} did not answer within {WORKER_START_TIMEOUT} s:\n{self.output()}")
         return [self.processes[name] for name in names]
+
+    def route(self, *task_names):
+        """Send these tasks to the workers' queue also when they are queued by the code under test (`.delay`).
+
+        Undone by stop(). A task caches its send options: they are rebuilt with the queue, and after.
+        """
+        for name in task_names:
+            task = celery_app.tasks[name]
+            self.routed.setdefault(name, task.__dict__.get("queue"))
+            task.queue = self.queue
+            task._exec_options = None
+
+    def _unroute(self):
+        for name, queue in self.routed.items():
+            task = celery_app.tasks[name]
+            if queue is None:
+                task.__dict__.pop("queue", None)
+            else:
+                task.queue = queue
+            task._exec_options = None
+        self.routed = {}
 
     def _spawn(self, name):
         node = f"{name}-{self.queue}@test"
@@ -99,6 +121,7 @@ class Workers:
         pytest.fail(f"timed out after {timeout} s waiting for {what}:\n{self.output()}")
 
     def stop(self):
+        self._unroute()
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()

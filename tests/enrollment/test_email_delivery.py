@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from courseweb.celery import app as celery_app
-from enrollment import emails
+from enrollment import currency, emails
 from enrollment.models import Enrollment, Payment, SentEmail
 from enrollment.services import enroll
 from enrollment.tasks import deliver_emails, send_due_emails
@@ -393,9 +393,9 @@ def test_welcome_email_is_a_receipt_and_says_when_and_how(site, mailoutbox):
 
 
 def test_amounts_are_shown_in_the_currencys_units():
-    assert emails.format_amount(40000, "usd") == "400.00 USD"
-    assert emails.format_amount(123456789, "EUR") == "1,234,567.89 EUR"
-    assert emails.format_amount(5000, "JPY") == "5,000 JPY"
+    assert currency.format_amount(40000, "usd") == "400.00 USD"
+    assert currency.format_amount(123456789, "EUR") == "1,234,567.89 EUR"
+    assert currency.format_amount(5000, "JPY") == "5,000 JPY"
 
 
 @pytest.mark.django_db

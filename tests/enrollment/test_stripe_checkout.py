@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from enrollment import services, views
+from enrollment.currency import minor_units
 from enrollment.models import Enrollment, Payment, SentEmail
-from enrollment.stripe import minor_units
 from tests.conftest import free_port
 from tests.factories import (
     CourseFactory,

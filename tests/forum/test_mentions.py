@@ -7,7 +7,7 @@ import pytest
 
 from forum import notifications
 from forum.models import Mention
-from forum.services import mark_read, reply, start_thread
+from forum.services import mark_read, reply, set_email_mode, start_thread
 from tests.forum.helpers import Forum
 
 pytestmark = pytest.mark.django_db
@@ -95,8 +95,8 @@ def test_a_handle_two_members_share_mentions_neither(forum, thread, post_now, ma
 
 
 def test_no_forum_email_means_no_mention_email_and_digest_mode_still_gets_one(forum, thread, post_now, mailoutbox):
-    notifications.set_email_mode(user=forum.bob, mode="none")
-    notifications.set_email_mode(user=forum.carol, mode="digest")
+    set_email_mode(user=forum.bob, mode="none")
+    set_email_mode(user=forum.carol, mode="digest")
 
     post_now(reply, user=forum.alice, thread=thread, body="@BobJones and @CarolWhite, thoughts?")
 

@@ -20,10 +20,9 @@ from django.utils import timezone
 from courseweb.celery import app as celery_app
 from forum import notifications
 from forum.models import ForumSettings, Subscription
-from forum.services import mark_read, reply, set_subscribed, start_thread
+from forum.services import mark_read, reply, set_email_mode, set_subscribed, start_thread
 from tests.factories import StaffFactory
 from tests.forum.helpers import Forum
-from tests.workers import Workers, database_url
 
 SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray extra one would be seen
 
@@ -46,21 +45,11 @@ def to(messages):
 
 
 @pytest.fixture
-def worker(on_postgres, redis_url, transactional_db, smtp_sink, settings, tmp_path, monkeypatch):
-    """One worker on a private queue; the services' notify_new_post.delay goes to it. Stopped afterwards."""
-    pool = Workers(redis_url=redis_url, database_url=database_url(settings), smtp_port=smtp_sink.port,
-                   log_dir=tmp_path)  # fmt: skip
-    task = celery_app.tasks["forum.tasks.notify_new_post"]
-    monkeypatch.setattr(task, "queue", pool.queue, raising=False)
-    monkeypatch.setattr(task, "_exec_options", None)  # cached per task: rebuilt with the queue, restored after
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        pool.start("w1")
-        yield pool
-    finally:
-        celery_app.conf.task_always_eager = eager
-        pool.stop()
+def worker(workers):
+    """One worker (the shared `workers` fixture); the services' notify_new_post.delay goes to it."""
+    workers.route("forum.tasks.notify_new_post")
+    workers.start("w1")
+    return workers
 
 
 def wait_for(worker, sink, count, what):
@@ -87,7 +76,7 @@ def test_a_reply_emails_the_followers_and_nobody_else(worker, smtp_sink):
         for user in (forum.bob, forum.carol, dan, forum.expired):
             reply(user=user, thread=thread, body=f"Same here ({user.first_name}).")
     set_subscribed(user=dan, thread=thread, subscribed=False)
-    notifications.set_email_mode(user=forum.staff, mode="none")  # told of the new thread, following it
+    set_email_mode(user=forum.staff, mode="none")  # told of the new thread, following it
     for user in (forum.alice, forum.bob, forum.carol, dan, forum.expired, forum.staff):
         mark_read(user=user, thread=thread)
 
@@ -112,7 +101,7 @@ def test_a_reply_emails_the_followers_and_nobody_else(worker, smtp_sink):
 
 def test_at_most_one_email_per_thread_until_the_follower_reads_it(worker, smtp_sink):
     forum = Forum()
-    notifications.set_email_mode(user=forum.staff, mode="none")
+    set_email_mode(user=forum.staff, mode="none")
     thread = start_thread(user=forum.alice, board=forum.board, title="Simulcast", body="How many layers?")
 
     reply(user=forum.bob, thread=thread, body="Three, usually.")
@@ -195,7 +184,7 @@ def test_a_hidden_thread_emails_staff_only(forum, post_now, mailoutbox):
 
 
 def test_digest_mode_gets_no_email_for_each_post(forum, post_now, mailoutbox):
-    notifications.set_email_mode(user=forum.alice, mode="digest")
+    set_email_mode(user=forum.alice, mode="digest")
     thread = post_now(start_thread, user=forum.alice, board=forum.board, title="Q", body="?")
     mailoutbox.clear()
 
@@ -236,7 +225,7 @@ def digest_run():
 @pytest.fixture
 def digest_thread(forum, digest_run):
     """Alice (digest mode) follows a thread; bob and the instructor replied since her last digest."""
-    notifications.set_email_mode(user=forum.alice, mode="digest")
+    set_email_mode(user=forum.alice, mode="digest")
     ForumSettings.objects.filter(user=forum.alice).update(last_digest_at=digest_run - timedelta(days=1))
     thread = start_thread(user=forum.alice, board=forum.board, title="Jitter buffer", body="How big?",
                           now=digest_run - timedelta(days=2))  # fmt: skip

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core import mail
 from django.utils import timezone
 
 from courseweb.celery import app as celery_app
@@ -26,6 +25,7 @@ from tests.factories import (
     UserFactory,
     enrolled_students,
 )
+from tests.workers import free_port
 
 HEADER = "X-Courseweb-Email"
 
@@ -189,14 +189,16 @@ def test_a_batch_of_reminders_uses_one_smtp_connection(db, settings, smtp_sink):
     assert len(smtp_sink.messages) == 15
 
 
-def test_a_failed_send_leaves_the_reminder_due(signed_up, monkeypatch):
-    def refuse(self, messages):
-        raise OSError("connection refused")
-
-    monkeypatch.setattr(mail.get_connection().__class__, "send_messages", refuse)
+def test_a_failed_send_leaves_the_reminder_due(signed_up, settings, smtp_sink):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2  # nobody there
     with pytest.raises(OSError):
         reminders.send_due_reminders(now=START - timedelta(minutes=30))
     assert not Reminder.objects.exists()
+
+    settings.EMAIL_PORT = smtp_sink.port  # the server is back: the next sweep sends it
+    assert reminders.send_due_reminders(now=START - timedelta(minutes=29)) == 1
+    assert [m["To"] for m in smtp_sink.messages] == ["ana@example.com"]
 
 
 def test_the_reminder_beat_entry_makes_a_real_worker_send_the_due_reminder(workers, smtp_sink):

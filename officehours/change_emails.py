@@ -1,0 +1,105 @@
+"""The email to the students of a session that was moved or cancelled: once per student and change.
+
+A change is known by the calendar sequence it gave the session. The task first queues one ChangeEmail
+row per signed-up student for that sequence (unique: a second run queues nothing), then claims each
+queued row (SELECT … FOR UPDATE SKIP LOCKED), hands its message to SMTP and marks it sent in the same
+transaction, over one SMTP connection. A task that runs twice, is retried, or runs again after its
+worker died mails nobody twice (as with the enrollment emails, the only possible repeat is the message
+the SMTP server had accepted at the instant a worker was killed); a second move is a new sequence, so it
+is mailed again. Each email tells the session's current state, in the student's own zone.
+"""
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from courseweb import mail
+
+from .models import ChangeEmail, Registration, Session
+
+SUBJECTS = {
+    ChangeEmail.Change.MOVED: "Office hours moved: {title} is now on {when}",
+    ChangeEmail.Change.CANCELLED: "Office hours cancelled: {title} on {when}",
+}
+
+
+def queue(*, session: Session, change: str, sequence: int, now=None) -> None:
+    """Queue the email of a change for each student signed up for the session (with an address); idempotent."""
+    now = now or timezone.now()
+    # In id order, so that two runs inserting the same rows at once wait for each other instead of deadlocking.
+    registrations = (
+        Registration.objects.filter(session=session).exclude(user__email="").order_by("pk").values_list("pk", flat=True)
+    )
+    rows = [ChangeEmail(registration_id=pk, sequence=sequence, change=change, queued_at=now) for pk in registrations]
+    ChangeEmail.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def notify_session_changed(*, session_id: int, change: str, sequence: int | None = None) -> int:
+    """Email each student signed up for the session that it was moved or cancelled; return how many were sent.
+
+    `sequence` is the session's calendar sequence after the change (its current one when not given).
+    Safe to run twice (see the module docstring). Errors that may pass (SMTP down, 4xx) propagate and
+    leave the row being sent queued: retry.
+    """
+    if change not in SUBJECTS:
+        raise ValueError(f"Unknown change {change!r}")
+    session = Session.objects.select_related("run__course").filter(pk=session_id).first()
+    if session is None:
+        return 0
+    sequence = session.sequence if sequence is None else sequence
+    queue(session=session, change=change, sequence=sequence)
+    queued = ChangeEmail.objects.filter(registration__session=session, sequence=sequence,
+                                        status=ChangeEmail.Status.QUEUED)  # fmt: skip
+    with mail.Batch() as batch:
+        for pk in list(queued.order_by("pk").values_list("pk", flat=True)):
+            with transaction.atomic():
+                row = _claim(pk)
+                if row is None:
+                    continue  # another worker holds it, or it is done
+                handed = batch.send(build_change_message(session=session, user=row.registration.user,
+                                                         change=row.change))  # fmt: skip
+                if handed is mail.Handed.SENT:
+                    row.status, row.sent_at = ChangeEmail.Status.SENT, timezone.now()
+                elif handed is mail.Handed.REFUSED:
+                    row.status = ChangeEmail.Status.SKIPPED
+                else:
+                    continue  # rejected or malformed: left queued for a rerun
+                row.save(update_fields=["status", "sent_at"])
+    return batch.sent
+
+
+def _claim(pk: int) -> ChangeEmail | None:
+    """Lock the row if it is still queued and no other transaction holds it; None when it is taken or done.
+
+    Call inside the transaction that sends the email.
+    """
+    return (
+        ChangeEmail.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("registration__user")
+        .filter(pk=pk, status=ChangeEmail.Status.QUEUED)
+        .first()
+    )
+
+
+def build_change_message(*, session: Session, user, change: str) -> EmailMultiAlternatives:
+    """Render the email of a change with the session's time in the student's own zone, the zone named."""
+    zone = mail.recipient_zone(user)
+    starts_at = timezone.localtime(session.starts_at, zone)
+    ends_at = timezone.localtime(session.ends_at, zone)
+    when = f"{starts_at:%A} {starts_at.day} {starts_at:%B %Y, %H:%M} ({zone})"
+    subject = SUBJECTS[change].format(title=session.title, when=when)
+    context = {
+        "user": user,
+        "session": session,
+        "run": session.run,
+        "course": session.run.course,
+        "change": change,
+        "moved": change == ChangeEmail.Change.MOVED,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "course_url": mail.absolute(reverse("courses:home", args=[session.run.course.slug])),
+        "profile_url": mail.absolute(reverse("profile")),
+    }
+    return mail.render("officehours_changed", to=user.email, subject=subject, context=context, zone=zone,
+                       headers={"X-Courseweb-Email": f"officehours-{change}:{session.pk}"})  # fmt: skip

@@ -1,0 +1,177 @@
+"""The email about a moved or cancelled session: once per student and change, on real workers too.
+
+The worker tests start real Celery workers (tests/workers.py) on a private Redis queue, against the test
+database (Postgres, committed rows) and an aiosmtpd sink, as the enrollment and reminder tests do.
+"""
+
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from officehours.models import ChangeEmail, Registration, Session
+from officehours.scheduling import cancel_session, move_session
+from officehours.tasks import notify_session_changed
+from tests.enrollment.test_email_delivery import settle
+from tests.factories import EnrollmentFactory, SessionFactory, StaffFactory, UserFactory
+from tests.officehours.test_reminders import office_hours_run, sign_up_many
+
+TASK = "officehours.tasks.notify_session_changed"
+
+
+def upcoming_session():
+    run, tier = office_hours_run()
+    session = SessionFactory(run=run, title="Office hours", starts_in=timedelta(days=2))
+    return session, tier
+
+
+def sent(**filters):
+    return ChangeEmail.objects.filter(status=ChangeEmail.Status.SENT, **filters).count()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Real workers
+
+
+def test_the_change_task_run_twice_on_two_workers_mails_each_student_once(workers, smtp_sink):
+    session, tier = upcoming_session()
+    addresses = sign_up_many(100, session=session, tier=tier)
+    smtp_sink.delay = 0.003  # slow enough that both workers are sending at the same time
+    workers.route(TASK)
+    workers.start("w1", "w2")
+
+    session = move_session(session=session, starts_at=session.starts_at + timedelta(hours=1))  # queues the task
+    notify_session_changed.apply_async((session.pk, "moved", session.sequence), queue=workers.queue)  # and again
+    workers.wait_until(lambda: sent() == 100, "100 change emails marked sent")
+    messages = settle(smtp_sink, seconds=1.5)
+
+    assert Counter(m["To"] for m in messages) == Counter(addresses)
+    assert all(m["Subject"].startswith("Office hours moved: Office hours is now on ") for m in messages)
+
+    # A second, real move mails everyone again, once.
+    move_session(session=session, starts_at=session.starts_at + timedelta(hours=1))
+    workers.wait_until(lambda: sent(sequence=2) == 100, "100 emails about the second move marked sent")
+    messages = settle(smtp_sink, seconds=1.0)
+    assert Counter(m["To"] for m in messages) == Counter({address: 2 for address in addresses})
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(workers, smtp_sink, capsys, record_property):
+    session, tier = upcoming_session()
+    addresses = sign_up_many(300, session=session, tier=tier)
+    smtp_sink.delay = 0.02  # about 6 s for the batch: the kill lands mid-batch, most likely mid-handover
+    workers.start("w1")
+    workers.route(TASK)
+
+    began = time.monotonic()
+    cancel_session(session=session)  # queues the task on commit (no transaction here: at once)
+    workers.wait_until(lambda: len(smtp_sink.messages) >= 100, "100 messages at the SMTP server")
+    workers.kill("w1")
+    killed_after = time.monotonic() - began
+    received_at_kill = len(smtp_sink.messages)
+    time.sleep(0.3)  # a message the server was accepting at the kill lands now, or never
+    marked_sent = sent()
+    assert marked_sent <= len(smtp_sink.messages)
+    still_queued = set(ChangeEmail.objects.filter(status=ChangeEmail.Status.QUEUED)
+                       .values_list("registration__user__email", flat=True))  # fmt: skip
+    assert len(still_queued) == 300 - marked_sent > 0
+
+    restarted = time.monotonic()
+    workers.start("w2")
+    notify_session_changed.apply_async((session.pk, "cancelled", 1), queue=workers.queue)  # the task, again
+    workers.wait_until(lambda: sent() == 300, "all 300 change emails marked sent after the restart")
+    finished_after = time.monotonic() - restarted
+
+    settle(smtp_sink)
+    received = [m["To"] for m in smtp_sink.messages]
+    duplicates = len(received) - len(set(received))
+    repeated = {address for address, count in Counter(received).items() if count > 1}
+    record_property("duplicates_after_sigkill", duplicates)
+    with capsys.disabled():
+        print(
+            f"\n[SIGKILL mid-batch, session change] killed after {received_at_kill} messages ({killed_after:.1f} s); "
+            f"restarted, done {finished_after:.1f} s later; {len(received)} received for 300 students; "
+            f"duplicates: {duplicates}"
+        )
+    assert set(received) == addresses
+    assert duplicates <= 1
+    assert repeated <= still_queued  # only the one the server had taken when the worker died, unconfirmed
+
+
+# ---------------------------------------------------------------------------------------------------------
+# In-process (eager Celery)
+
+
+@pytest.fixture
+def signed_up(db):
+    session, tier = upcoming_session()
+    users = [UserFactory(email=f"{name}@example.com", timezone=zone)
+             for name, zone in (("la", "America/Los_Angeles"), ("tokyo", "Asia/Tokyo"))]  # fmt: skip
+    for user in users:
+        EnrollmentFactory(user=user, run=session.run, tier=tier)
+        Registration.objects.create(session=session, user=user)
+    return session
+
+
+def change(service, django_capture_on_commit_callbacks, **kwargs):
+    with django_capture_on_commit_callbacks(execute=True):
+        return service(**kwargs)
+
+
+def test_a_repeated_task_mails_nobody_twice_and_a_second_move_mails_again(
+    signed_up, mailoutbox, django_capture_on_commit_callbacks
+):
+    session = change(move_session, django_capture_on_commit_callbacks, session=signed_up,
+                     starts_at=signed_up.starts_at + timedelta(hours=1))  # fmt: skip
+    assert sorted(m.to[0] for m in mailoutbox) == ["la@example.com", "tokyo@example.com"]
+
+    assert notify_session_changed.delay(session.pk, "moved", session.sequence).get() == 0  # a retry, a duplicate
+    assert len(mailoutbox) == 2
+
+    change(move_session, django_capture_on_commit_callbacks, session=session,
+           starts_at=session.starts_at + timedelta(hours=1))  # fmt: skip
+    assert sorted(m.to[0] for m in mailoutbox) == ["la@example.com"] * 2 + ["tokyo@example.com"] * 2
+    assert sorted(ChangeEmail.objects.values_list("registration__user__email", "sequence", "change", "status")) == [
+        ("la@example.com", 1, "moved", "sent"), ("la@example.com", 2, "moved", "sent"),
+        ("tokyo@example.com", 1, "moved", "sent"), ("tokyo@example.com", 2, "moved", "sent"),
+    ]  # fmt: skip
+
+
+def test_a_task_queued_without_a_sequence_tells_the_current_change_once(signed_up, mailoutbox):
+    Session.objects.filter(pk=signed_up.pk).update(status=Session.Status.CANCELLED, sequence=3)
+
+    assert notify_session_changed.delay(signed_up.pk, "cancelled").get() == 2
+    assert notify_session_changed.delay(signed_up.pk, "cancelled", 3).get() == 0
+
+    assert set(ChangeEmail.objects.values_list("sequence", flat=True)) == {3}
+    assert all("cancelled" in m.subject for m in mailoutbox) and len(mailoutbox) == 2
+
+
+def test_one_bad_recipient_never_stops_the_others(signed_up, settings, smtp_sink, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp_sink.port
+    refused = UserFactory(email="gone@example.com")
+    malformed = UserFactory(email="placeholder@example.com")
+    for user in (refused, malformed):
+        Registration.objects.create(session=signed_up, user=user)
+    type(malformed).objects.filter(pk=malformed.pk).update(email="bad@example.com\nBcc: all@example.com")
+    smtp_sink.unknown_recipients = {"gone@example.com"}
+
+    change(cancel_session, django_capture_on_commit_callbacks, session=signed_up)
+
+    assert sorted(m["To"] for m in smtp_sink.messages) == ["la@example.com", "tokyo@example.com"]
+    statuses = dict(ChangeEmail.objects.values_list("registration__user_id", "status"))
+    assert statuses[refused.pk] == ChangeEmail.Status.SKIPPED  # refused for good: not tried again
+    assert statuses[malformed.pk] == ChangeEmail.Status.QUEUED
+    assert smtp_sink.sessions == 1
+
+
+def test_the_admin_lists_the_change_emails_read_only(signed_up, client, django_capture_on_commit_callbacks):
+    change(cancel_session, django_capture_on_commit_callbacks, session=signed_up)
+    client.force_login(StaffFactory(is_superuser=True))
+
+    page = client.get(reverse("admin:officehours_changeemail_changelist"))
+
+    assert page.status_code == 200 and "tokyo@example.com" in page.text and "Cancelled" in page.text
+    assert client.get(reverse("admin:officehours_changeemail_add")).status_code == 403
