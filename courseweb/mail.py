@@ -18,9 +18,11 @@ This module imports no app of the project.
 
 import contextlib
 import enum
+import hashlib
 import logging
 import smtplib
 import zoneinfo
+from urllib.parse import urlsplit
 
 from celery import Task
 from celery.utils.time import get_exponential_backoff_interval
@@ -54,21 +56,36 @@ def recipient_zone(user) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
-def render(template: str, *, to: str, subject: str, context: dict, zone=None, headers=None) -> EmailMultiAlternatives:
+def message_id(*parts) -> str:
+    """Return a Message-ID made from what identifies one email (its outbox row): the same on every retry.
+
+    SMTP cannot promise exactly once: a worker killed after the server said "250" and before its claim
+    committed sends that one message again. With this id the repeat is the same message, which mail
+    providers and clients show once. Give parts that never recur (a row's id and when it was queued).
+    """
+    digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:32]
+    return f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
+
+
+def render(template: str, *, to: str, subject: str, context: dict, zone=None, headers=None,
+           message_id: str | None = None) -> EmailMultiAlternatives:  # fmt: skip
     """Render templates/email/<template>.txt and .html into one message to one address.
 
     The subject is put on one line (a newline in a title must never break the header). The templates get
     `subject`, `site_name` and `site_url` besides `context`, and with a `zone`, `zone_name`, rendered with
-    that zone as the current time zone.
+    that zone as the current time zone. `message_id` (see message_id()) replaces Django's random one.
     """
     subject = one_line(subject)
+    headers = dict(headers or {})
+    if message_id:
+        headers["Message-ID"] = message_id
     context = {"subject": subject, "site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     if zone is not None:
         context.setdefault("zone_name", str(zone))
     with timezone.override(zone) if zone is not None else contextlib.nullcontext():
         text = render_to_string(f"email/{template}.txt", context)
         html = render_to_string(f"email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers or {})
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers)
     message.attach_alternative(html, "text/html")
     return message
 

@@ -57,8 +57,7 @@ def notify_session_changed(*, session_id: int, change: str, sequence: int | None
                 row = _claim(pk)
                 if row is None:
                     continue  # another worker holds it, or it is done
-                handed = batch.send(build_change_message(session=session, user=row.registration.user,
-                                                         change=row.change))  # fmt: skip
+                handed = batch.send(build_change_message(row, session=session))
                 if handed is mail.Handed.SENT:
                     row.status, row.sent_at = ChangeEmail.Status.SENT, timezone.now()
                 elif handed is mail.Handed.REFUSED:
@@ -82,8 +81,12 @@ def _claim(pk: int) -> ChangeEmail | None:
     )
 
 
-def build_change_message(*, session: Session, user, change: str) -> EmailMultiAlternatives:
-    """Render the email of a change with the session's time in the student's own zone, the zone named."""
+def build_change_message(row: ChangeEmail, *, session: Session) -> EmailMultiAlternatives:
+    """Render the email of a change with the session's time in the student's own zone, the zone named.
+
+    Its Message-ID comes from the row: a repeat after a worker died mid-hand-over is the same message.
+    """
+    user, change = row.registration.user, row.change
     zone = mail.recipient_zone(user)
     starts_at = timezone.localtime(session.starts_at, zone)
     ends_at = timezone.localtime(session.ends_at, zone)
@@ -102,4 +105,5 @@ def build_change_message(*, session: Session, user, change: str) -> EmailMultiAl
         "profile_url": mail.absolute(reverse("profile")),
     }
     return mail.render("officehours_changed", to=user.email, subject=subject, context=context, zone=zone,
-                       headers={"X-Courseweb-Email": f"officehours-{change}:{session.pk}"})  # fmt: skip
+                       headers={"X-Courseweb-Email": f"officehours-{change}:{session.pk}"},
+                       message_id=mail.message_id("officehours-change", row.pk, row.queued_at.isoformat()))  # fmt: skip

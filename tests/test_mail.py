@@ -88,6 +88,18 @@ def test_render_makes_a_one_line_subject_and_both_parts_in_the_zone(email_templa
     assert rendered.message()["X-Courseweb-Email"] == "hello:1"  # serialises: no BadHeaderError
 
 
+def test_a_message_id_is_the_same_for_the_same_row_and_its_own_for_every_other(email_templates, settings):
+    settings.SITE_URL = "https://course.example.com"
+    first = mail.message_id("officehours-change", 7, "2030-01-01T12:00:00+00:00")
+
+    assert first == mail.message_id("officehours-change", 7, "2030-01-01T12:00:00+00:00")
+    assert first.startswith("<") and first.endswith("@course.example.com>")
+    assert first != mail.message_id("officehours-change", 8, "2030-01-01T12:00:00+00:00")
+    assert first != mail.message_id("officehours-change", 7, "2030-01-02T12:00:00+00:00")  # a row id reused later
+    rendered = mail.render("hello", to="ana@example.com", subject="Hi", context={"name": "Ana"}, message_id=first)
+    assert rendered.message()["Message-ID"] == first
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The batch sender over a real SMTP server
 

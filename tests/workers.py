@@ -2,12 +2,16 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -155,3 +159,72 @@ def database_url(settings):
     if db.get("PASSWORD"):
         credentials += f":{quote(db['PASSWORD'])}"
     return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
+
+
+def sender_pid(message):
+    """The pid of the process that built the message (Python's Message-ID is <time.pid.random@host>)."""
+    return int(re.match(r"<\d+\.(\d+)\.", message["Message-ID"]).group(1))
+
+
+def settle(sink, seconds=0.5):
+    """Wait a moment after the last row was marked sent, so that a stray extra message would be seen."""
+    time.sleep(seconds)
+    return list(sink.messages)
+
+
+@dataclass
+class KillMidBatch:
+    """What a batch of `total` emails did when its worker was SIGKILLed after `kill_after` of them."""
+
+    received_at_kill: int
+    killed_after: float  # seconds from the start of the batch
+    finished_after: float  # seconds from the restart until every row was marked sent
+    still_queued: set  # addresses whose rows were still queued at the kill
+    messages: list  # every message the SMTP sink received, in order
+
+    @property
+    def received(self):
+        return [message["To"] for message in self.messages]
+
+    @property
+    def duplicates(self):
+        return len(self.received) - len(set(self.received))
+
+    @property
+    def repeated(self):
+        return {address for address, count in Counter(self.received).items() if count > 1}
+
+    def summary(self, label, total):
+        return (
+            f"[SIGKILL mid-batch{label}] killed after {self.received_at_kill} messages ({self.killed_after:.1f} s); "
+            f"restarted, done {self.finished_after:.1f} s later; {len(self.received)} received for {total} students; "
+            f"duplicates: {self.duplicates}"
+        )
+
+
+def kill_mid_batch(workers, sink, *, total: int, start: Callable, restart: Callable, sent: Callable[[], int],
+                   queued_addresses: Callable[[], set], kill_after: int = 100) -> KillMidBatch:  # fmt: skip
+    """SIGKILL the only worker once `kill_after` messages reached the sink, start another, run the task again.
+
+    `start()` sends the batch's task (worker "w1" must be running), `restart()` sends it again to the new
+    worker "w2"; `sent()` counts the rows marked sent and `queued_addresses()` the addresses still queued.
+    The sink's `delay` should make the batch take seconds, so that the kill lands mid-batch.
+    """
+    began = time.monotonic()
+    start()
+    workers.wait_until(lambda: len(sink.messages) >= kill_after, f"{kill_after} messages at the SMTP server")
+    workers.kill("w1")
+    killed_after = time.monotonic() - began
+    received_at_kill = len(sink.messages)
+    time.sleep(0.3)  # a message the server was accepting at the kill lands now, or never
+    marked_sent = sent()
+    assert marked_sent <= len(sink.messages)
+    still_queued = queued_addresses()
+    assert len(still_queued) == total - marked_sent > 0
+
+    restarted = time.monotonic()
+    workers.start("w2")
+    restart()
+    workers.wait_until(lambda: sent() == total, f"all {total} rows marked sent after the restart")
+    finished_after = time.monotonic() - restarted
+    return KillMidBatch(received_at_kill, killed_after, finished_after, still_queued, settle(sink))

@@ -6,12 +6,8 @@ They need Postgres (SKIP LOCKED) and Redis, and commit their rows (transactional
 workers see them.
 """
 
-import re
 import smtplib
-import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -23,7 +19,6 @@ from enrollment import currency, emails
 from enrollment.models import Enrollment, Payment, SentEmail
 from enrollment.services import enroll
 from enrollment.tasks import deliver_emails, send_due_emails
-from tests.conftest import free_port
 from tests.factories import (
     CourseFactory,
     OfficeHoursTierFactory,
@@ -34,10 +29,8 @@ from tests.factories import (
     UserFactory,
     enrolled_students,
 )
+from tests.workers import free_port, kill_mid_batch, sender_pid, settle
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKER_START_TIMEOUT = 30  # seconds for a worker process to import Django and answer a ping
-DELIVERY_TIMEOUT = 60
 SECTION_TITLES = ["Getting started", "Media & codecs", "Networks"]
 
 # Thursday 24 October 2030, 16:00 UTC: 09:00 in Los Angeles (PDT), 18:00 in Berlin (CEST).
@@ -68,23 +61,12 @@ def recipients(sink):
     return [message["To"] for message in sink.messages]
 
 
-def sender_pid(message):
-    """The pid of the process that built the message (Python's Message-ID is <time.pid.random@host>)."""
-    return int(re.match(r"<\d+\.(\d+)\.", message["Message-ID"]).group(1))
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Real Celery workers
 
 
 def sent_count():
     return SentEmail.objects.filter(status=SentEmail.Status.SENT).count()
-
-
-def settle(sink, seconds=0.5):
-    """Wait a moment after the last row was marked sent, so that a stray extra message would be seen."""
-    time.sleep(seconds)
-    return list(sink.messages)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -131,39 +113,21 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(workers, 
     smtp_sink.delay = 0.02  # about 6 s for the batch: the kill lands mid-batch, most likely mid-handover
     workers.start("w1")
 
-    began = time.monotonic()
-    deliver_emails.apply_async(queue=workers.queue)
-    workers.wait_until(lambda: len(smtp_sink.messages) >= 100, "100 messages at the SMTP server")
-    workers.kill("w1")
-    killed_after = time.monotonic() - began
-    received_at_kill = len(smtp_sink.messages)
-    time.sleep(0.3)  # a message the server was accepting at the kill lands now, or never
-    marked_sent = sent_count()
-    assert marked_sent <= len(smtp_sink.messages)
-    still_queued = set(
-        SentEmail.objects.filter(status=SentEmail.Status.QUEUED).values_list("enrollment__user__email", flat=True)
-    )
-    assert len(still_queued) == 300 - marked_sent > 0
+    batch = kill_mid_batch(
+        workers, smtp_sink, total=300,
+        start=lambda: deliver_emails.apply_async(queue=workers.queue),
+        restart=lambda: deliver_emails.apply_async(queue=workers.queue),
+        sent=sent_count,
+        queued_addresses=lambda: set(SentEmail.objects.filter(status=SentEmail.Status.QUEUED)
+                                     .values_list("enrollment__user__email", flat=True)),
+    )  # fmt: skip
 
-    restarted = time.monotonic()
-    workers.start("w2")
-    deliver_emails.apply_async(queue=workers.queue)
-    workers.wait_until(lambda: sent_count() == 300, "all 300 emails marked sent after the restart")
-    finished_after = time.monotonic() - restarted
-
-    settle(smtp_sink)
-    received = recipients(smtp_sink)
-    duplicates = len(received) - len(set(received))
-    repeated = {address for address, count in Counter(received).items() if count > 1}
-    record_property("duplicates_after_sigkill", duplicates)
+    record_property("duplicates_after_sigkill", batch.duplicates)
     with capsys.disabled():
-        print(
-            f"\n[SIGKILL mid-batch] killed after {received_at_kill} messages ({killed_after:.1f} s); restarted, "
-            f"done {finished_after:.1f} s later; {len(received)} received for 300 students; duplicates: {duplicates}"
-        )
-    assert set(received) == addresses
-    assert duplicates <= 1
-    assert repeated <= still_queued  # only the one the server had taken when the worker died, unconfirmed
+        print("\n" + batch.summary("", 300))
+    assert set(batch.received) == addresses
+    assert batch.duplicates <= 1
+    assert batch.repeated <= batch.still_queued  # only the one the server had taken when the worker died, unconfirmed
 
 
 def test_retried_delivery_after_a_temporary_smtp_failure_sends_the_rest_once(workers, smtp_sink):

@@ -15,7 +15,6 @@ from enrollment.models import Enrollment
 from officehours import reminders
 from officehours.models import Registration, Reminder, Session
 from officehours.tasks import send_office_hours_reminders
-from tests.enrollment.test_email_delivery import sender_pid, settle
 from tests.factories import (
     EnrollmentFactory,
     OfficeHoursTierFactory,
@@ -25,7 +24,7 @@ from tests.factories import (
     UserFactory,
     enrolled_students,
 )
-from tests.workers import free_port
+from tests.workers import free_port, sender_pid, settle
 
 HEADER = "X-Courseweb-Email"
 
