@@ -2,11 +2,14 @@
 
 import io
 import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import hashers
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -430,15 +433,56 @@ def test_small_file_shows_no_progress(tmp_path, run):
     assert err == ""
 
 
-def test_student_created_by_someone_else_meanwhile_rolls_everything_back(tmp_path, run, monkeypatch):
-    UserFactory(email="ann@example.com")
-    # As if another process created ann between the command's read and its write.
-    monkeypatch.setattr(bulk, "_user_ids", lambda addresses: {})
+@pytest.mark.django_db(transaction=True)
+def test_student_created_by_someone_else_meanwhile_rolls_everything_back(tmp_path, run, on_postgres):
+    """Another process creates ann (not committed yet) while bulk_enroll runs: its insert waits, then fails."""
+    holding, release = threading.Event(), threading.Event()
+
+    def someone_else():
+        try:
+            with transaction.atomic():
+                UserFactory(email="ann@example.com")
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    outcome = {}
+
+    def command():
+        try:
+            bulk_enroll(tmp_path, "email\nbob@example.com\nann@example.com\n", "--run", run.slug)
+        except CommandError as error:
+            outcome["error"] = str(error)
+        finally:
+            connection.close()
+
     before = roster_state()
-    with pytest.raises(CommandError) as raised:
-        bulk_enroll(tmp_path, "email\nbob@example.com\nann@example.com\n", "--run", run.slug)
-    assert str(raised.value) == bulk.CONCURRENT_CHANGE
-    assert roster_state() == before
+    other = threading.Thread(target=someone_else)
+    other.start()
+    assert holding.wait(timeout=30)
+    running = threading.Thread(target=command)
+    running.start()
+    _wait_for_a_lock_wait()  # bulk_enroll's insert of ann waits on the other's uncommitted row
+    release.set()
+    other.join(timeout=30)
+    running.join(timeout=30)
+
+    assert outcome == {"error": bulk.CONCURRENT_CHANGE}
+    after = roster_state()
+    assert [user[0] for user in after.pop("users")] == [user[0] for user in before.pop("users")] + ["ann@example.com"]
+    assert after == before  # only the other process's ann: nothing of the file was written
+
+
+def _wait_for_a_lock_wait(timeout=30):
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    pytest.fail("bulk_enroll never waited for the other transaction")
 
 
 def test_a_roster_error_is_a_refusal_whose_message_lists_every_problem(run):
