@@ -61,7 +61,7 @@ def message_id(*parts) -> str:
 
     SMTP cannot promise exactly once: a worker killed after the server said "250" and before its claim
     committed sends that one message again. With this id the repeat is the same message, which mail
-    providers and clients show once. Give parts that never recur (a row's id and when it was queued).
+    providers and clients show once. Give parts that name this one email and no other, ever.
     """
     digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:32]
     return f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"

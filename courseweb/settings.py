@@ -128,6 +128,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-forum-digests": {"task": "forum.tasks.send_forum_digests", "schedule": 3600.0},
     # Office-hours reminders a day and an hour before each session; each tick sends what has come due.
     "send-office-hours-reminders": {"task": "officehours.tasks.send_office_hours_reminders", "schedule": 60.0},
+    # Emails about a moved or cancelled session that their task left queued (a worker died mid-batch).
+    "send-left-over-change-emails": {"task": "officehours.tasks.send_left_over_change_emails", "schedule": 60.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -1,13 +1,18 @@
 """The email to the students of a session that was moved or cancelled: once per student and change.
 
-A change is known by the calendar sequence it gave the session. The task first queues one ChangeEmail
-row per signed-up student for that sequence (unique: a second run queues nothing), then claims each
-queued row (SELECT … FOR UPDATE SKIP LOCKED), hands its message to SMTP and marks it sent in the same
-transaction, over one SMTP connection. A task that runs twice, is retried, or runs again after its
-worker died mails nobody twice (as with the enrollment emails, the only possible repeat is the message
-the SMTP server had accepted at the instant a worker was killed); a second move is a new sequence, so it
-is mailed again. Each email tells the session's current state, in the student's own zone.
+A change is known by the calendar sequence it gave the session. Moving or cancelling a session queues one
+ChangeEmail row per signed-up student for that sequence in the same transaction (unique: queuing again
+adds nothing), and the task it starts on commit delivers them: it claims each queued row (SELECT … FOR
+UPDATE SKIP LOCKED), hands its message to SMTP and marks it sent in the same transaction, over one SMTP
+connection. A task that runs twice, is retried, or runs again after its worker died mails nobody twice
+(as with the enrollment emails, the only possible repeat is the message the SMTP server had accepted at
+the instant a worker was killed, and it goes with the same Message-ID); a second move is a new sequence,
+so it is mailed again. What a task left queued (its worker died, its retries ran out) goes with the
+minutely beat sweep, unless the session has changed again since or is over: the newer email tells it.
+Each email tells the session's current state, in the student's own zone.
 """
+
+from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -18,6 +23,8 @@ from courseweb import mail
 
 from .models import ChangeEmail, Registration, Session
 
+# The sweep leaves a row this long to the task its change started.
+SWEEP_AFTER = timedelta(minutes=2)
 SUBJECTS = {
     ChangeEmail.Change.MOVED: "Office hours moved: {title} is now on {when}",
     ChangeEmail.Change.CANCELLED: "Office hours cancelled: {title} on {when}",
@@ -44,19 +51,40 @@ def notify_session_changed(*, session_id: int, change: str, sequence: int | None
     """
     if change not in SUBJECTS:
         raise ValueError(f"Unknown change {change!r}")
-    session = Session.objects.select_related("run__course").filter(pk=session_id).first()
+    session = Session.objects.filter(pk=session_id).first()
     if session is None:
         return 0
     sequence = session.sequence if sequence is None else sequence
-    queue(session=session, change=change, sequence=sequence)
-    queued = ChangeEmail.objects.filter(registration__session=session, sequence=sequence,
-                                        status=ChangeEmail.Status.QUEUED)  # fmt: skip
+    queue(session=session, change=change, sequence=sequence)  # done already by the change; tasks queued before
+    return deliver(ChangeEmail.objects.filter(registration__session=session, sequence=sequence))
+
+
+def deliver_left_over(*, now=None) -> int:
+    """Beat job: send the change emails a task left queued (see the module docstring); return how many were sent."""
+    now = now or timezone.now()
+    return deliver(ChangeEmail.objects.filter(queued_at__lte=now - SWEEP_AFTER), now=now)
+
+
+def deliver(rows, *, now=None) -> int:
+    """Claim, send and mark each queued row of `rows` (a ChangeEmail queryset), one transaction each.
+
+    A row whose session changed again since, or is over, is marked skipped instead: a newer email tells
+    the student, or there is nothing left to tell. Errors that may pass (SMTP down, 4xx) propagate and
+    leave the row being sent queued: retry.
+    """
+    now = now or timezone.now()
+    queued = rows.filter(status=ChangeEmail.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
     with mail.Batch() as batch:
-        for pk in list(queued.order_by("pk").values_list("pk", flat=True)):
+        for pk in list(queued):
             with transaction.atomic():
                 row = _claim(pk)
                 if row is None:
                     continue  # another worker holds it, or it is done
+                session = row.registration.session
+                if row.sequence != session.sequence or session.ends_at <= now:
+                    row.status = ChangeEmail.Status.SKIPPED
+                    row.save(update_fields=["status"])
+                    continue
                 handed = batch.send(build_change_message(row, session=session))
                 if handed is mail.Handed.SENT:
                     row.status, row.sent_at = ChangeEmail.Status.SENT, timezone.now()
@@ -75,7 +103,7 @@ def _claim(pk: int) -> ChangeEmail | None:
     """
     return (
         ChangeEmail.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("registration__user")
+        .select_related("registration__user", "registration__session__run__course")
         .filter(pk=pk, status=ChangeEmail.Status.QUEUED)
         .first()
     )
@@ -104,6 +132,8 @@ def build_change_message(row: ChangeEmail, *, session: Session) -> EmailMultiAlt
         "course_url": mail.absolute(reverse("courses:home", args=[session.run.course.slug])),
         "profile_url": mail.absolute(reverse("profile")),
     }
+    # One id per session (its uid is unique for life), student and change: the same on every retry.
+    message_id = mail.message_id("officehours-change", session.uid, row.registration_id, row.sequence)
     return mail.render("officehours_changed", to=user.email, subject=subject, context=context, zone=zone,
                        headers={"X-Courseweb-Email": f"officehours-{change}:{session.pk}"},
-                       message_id=mail.message_id("officehours-change", row.pk, row.queued_at.isoformat()))  # fmt: skip
+                       message_id=message_id)  # fmt: skip

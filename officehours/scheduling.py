@@ -15,6 +15,7 @@ from django.utils import timezone
 from enrollment.models import Run
 from enrollment.window import access_ends_at
 
+from . import change_emails
 from .models import Session, WeeklySlot
 from .tasks import notify_session_changed
 
@@ -101,7 +102,9 @@ def generate_sessions(*, run: Run, now: datetime | None = None) -> GenerationRes
 
 
 def _notify_after_commit(session: Session, change: str) -> None:
+    """Queue the change's email to each signed-up student with the change, and deliver them once it commits."""
     session_id, sequence = session.pk, session.sequence
+    change_emails.queue(session=session, change=change, sequence=sequence)
     transaction.on_commit(lambda: notify_session_changed.delay(session_id, change, sequence), robust=True)
 
 

@@ -8,8 +8,14 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
+from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 
+from courseweb.celery import app as celery_app
+from officehours import change_emails
+from officehours.change_emails import SWEEP_AFTER
 from officehours.models import ChangeEmail, Registration, Session
 from officehours.scheduling import cancel_session, move_session
 from officehours.tasks import notify_session_changed
@@ -18,6 +24,13 @@ from tests.officehours.test_reminders import office_hours_run, sign_up_many
 from tests.workers import kill_mid_batch, settle
 
 TASK = "officehours.tasks.notify_session_changed"
+
+
+def beat_sweep_after_the_grace(workers):
+    """The beat sweep's next tick once SWEEP_AFTER has passed (the rows are made older instead of waiting)."""
+    ChangeEmail.objects.filter(status=ChangeEmail.Status.QUEUED).update(queued_at=F("queued_at") - SWEEP_AFTER)
+    entry = celery_app.conf.beat_schedule["send-left-over-change-emails"]
+    celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
 
 
 def upcoming_session():
@@ -66,7 +79,7 @@ def test_a_worker_killed_mid_batch_mails_each_student_one_message(workers, smtp_
     batch = kill_mid_batch(
         workers, smtp_sink, total=300,
         start=lambda: cancel_session(session=session),  # queues the task on commit (no transaction here: at once)
-        restart=lambda: notify_session_changed.apply_async((session.pk, "cancelled", 1), queue=workers.queue),
+        restart=lambda: beat_sweep_after_the_grace(workers),
         sent=sent,
         queued_addresses=lambda: set(ChangeEmail.objects.filter(status=ChangeEmail.Status.QUEUED)
                                      .values_list("registration__user__email", flat=True)),
@@ -163,3 +176,45 @@ def test_the_admin_lists_the_change_emails_read_only(signed_up, client, django_c
 
     assert page.status_code == 200 and "tokyo@example.com" in page.text and "Cancelled" in page.text
     assert client.get(reverse("admin:officehours_changeemail_add")).status_code == 403
+
+
+def test_a_change_queues_its_emails_with_it_and_a_rolled_back_change_queues_none(signed_up, mailoutbox):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        move_session(session=signed_up, starts_at=signed_up.starts_at + timedelta(hours=1))
+        raise RuntimeError("the admin's save failed after the move")
+    assert not ChangeEmail.objects.exists()
+
+    cancel_session(session=signed_up)  # its task never ran (the broker was down, say)
+
+    assert sorted(ChangeEmail.objects.values_list("registration__user__email", "status")) == [
+        ("la@example.com", "queued"), ("tokyo@example.com", "queued"),
+    ]  # fmt: skip
+    assert mailoutbox == []
+
+
+def test_the_beat_sweep_sends_what_a_task_left_once_its_task_had_time(signed_up, mailoutbox):
+    cancel_session(session=signed_up)  # inside the test's transaction: its on-commit task never runs
+    queued_at = ChangeEmail.objects.values_list("queued_at", flat=True).first()
+
+    assert change_emails.deliver_left_over(now=queued_at + timedelta(seconds=30)) == 0  # left to its task
+    assert change_emails.deliver_left_over(now=queued_at + SWEEP_AFTER) == 2
+    assert change_emails.deliver_left_over(now=queued_at + SWEEP_AFTER * 2) == 0
+
+    assert sorted(m.to[0] for m in mailoutbox) == ["la@example.com", "tokyo@example.com"]
+    assert all(m.subject.startswith("Office hours cancelled:") for m in mailoutbox)
+
+
+def test_the_sweep_skips_an_email_a_newer_change_or_the_end_of_the_session_made_moot(signed_up, mailoutbox):
+    moved = move_session(session=signed_up, starts_at=signed_up.starts_at + timedelta(hours=1))
+    move_session(session=moved, starts_at=moved.starts_at + timedelta(hours=1))  # again: sequence 2
+    later = timezone.now() + SWEEP_AFTER
+
+    assert change_emails.deliver_left_over(now=later) == 2  # the second move's, telling the session as it is
+    assert sorted(ChangeEmail.objects.values_list("sequence", "status")) == [
+        (1, "skipped"), (1, "skipped"), (2, "sent"), (2, "sent"),
+    ]  # fmt: skip
+
+    cancel_session(session=moved)
+    assert change_emails.deliver_left_over(now=moved.ends_at + timedelta(hours=2)) == 0  # over: nothing to tell
+    assert ChangeEmail.objects.filter(sequence=3, status="skipped").count() == 2
+    assert len(mailoutbox) == 2
