@@ -11,7 +11,7 @@ from forum.models import Thread
 from forum.services import mark_read, reply, set_email_mode, start_thread
 from officehours.models import Session
 from tests.factories import RunFactory, UserFactory
-from tests.forum.test_notifications import Forum, header, wait_for
+from tests.forum.helpers import Forum, header, wait_for
 
 BROKEN_TITLE = "No audio\r\nBcc: everyone@example.com"
 

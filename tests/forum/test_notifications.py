@@ -6,8 +6,6 @@ queue, against the test database (committed rows: transactional_db) and a real S
 these tests post through the services and wait for the worker. The rest run in-process (eager Celery).
 """
 
-import contextlib
-import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,23 +20,7 @@ from forum import notifications
 from forum.models import ForumSettings, Subscription
 from forum.services import mark_read, reply, set_email_mode, set_subscribed, start_thread
 from tests.factories import StaffFactory
-from tests.forum.helpers import Forum
-
-SETTLE = 1.0  # seconds to wait after the last expected email, so that a stray extra one would be seen
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Data
-
-
-def header(message, name):
-    """A header's value as a reader sees it: long ones arrive folded over lines."""
-    return " ".join(str(message[name]).split())
-
-
-def to(messages):
-    return sorted(message["To"] for message in messages)
-
+from tests.forum.helpers import Forum, header, in_process, to, wait_for
 
 # ---------------------------------------------------------------------------------------------------------
 # A real worker
@@ -50,22 +32,6 @@ def worker(workers):
     workers.route("forum.tasks.notify_new_post")
     workers.start("w1")
     return workers
-
-
-def wait_for(worker, sink, count, what):
-    worker.wait_until(lambda: len(sink.messages) >= count, what)
-    time.sleep(SETTLE)
-    return list(sink.messages)
-
-
-@contextlib.contextmanager
-def in_process():
-    """Run the tasks queued meanwhile in the test (their email goes to the locmem outbox, not the sink)."""
-    celery_app.conf.task_always_eager = True
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = False
 
 
 def test_a_reply_emails_the_followers_and_nobody_else(worker, smtp_sink):

@@ -20,7 +20,7 @@ from officehours.models import ChangeEmail, Registration, Session
 from officehours.scheduling import cancel_session, move_session
 from officehours.tasks import notify_session_changed
 from tests.factories import EnrollmentFactory, SessionFactory, StaffFactory, UserFactory
-from tests.officehours.test_reminders import office_hours_run, sign_up_many
+from tests.officehours.helpers import office_hours_run, sign_up_many
 from tests.workers import kill_mid_batch, settle
 
 TASK = "officehours.tasks.notify_session_changed"

@@ -1,6 +1,6 @@
 """Office-hours reminders: a day and an hour before, exactly once each, on real workers and a real SMTP server.
 
-The worker tests start real Celery workers (the enrollment delivery tests' `Workers`) on a private Redis
+The worker tests start real Celery workers (tests/workers.py) on a private Redis
 queue, against the test database (Postgres, committed rows) and an aiosmtpd sink.
 """
 
@@ -22,27 +22,15 @@ from tests.factories import (
     SessionFactory,
     TierFactory,
     UserFactory,
-    enrolled_students,
 )
+from tests.officehours.helpers import office_hours_run, sign_up_many
 from tests.workers import free_port, sender_pid, settle
 
 HEADER = "X-Courseweb-Email"
 
 
-def office_hours_run():
-    run = RunFactory(starts_at=timezone.now() - timedelta(days=3))
-    return run, OfficeHoursTierFactory(run=run)
-
-
 def make_session(run, *, starts_at, **fields):
     return SessionFactory(run=run, starts_at=starts_at, meeting_url="https://meet.example.com/room", **fields)
-
-
-def sign_up_many(count, *, session, tier):
-    """Create `count` office-hours students signed up for the session; return their addresses."""
-    users = enrolled_students(count, run=tier.run, tier=tier)
-    Registration.objects.bulk_create(Registration(session=session, user=user) for user in users)
-    return {user.email for user in users}
 
 
 def kinds(messages):
@@ -51,8 +39,6 @@ def kinds(messages):
 
 # ---------------------------------------------------------------------------------------------------------
 # Real workers
-
-
 
 
 def reminder_scene():
