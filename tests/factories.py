@@ -50,6 +50,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Course {n}")
     slug = factory.Sequence(lambda n: f"course-{n}")
     description = "A course."
+    is_published = True
 
 
 class SectionFactory(factory.django.DjangoModelFactory):
