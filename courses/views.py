@@ -4,7 +4,6 @@ import os
 import re
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -177,9 +176,10 @@ def lesson_detail(request, slug, lesson_slug):
 
 
 @require_POST
-@login_required
 def lesson_complete(request, slug, lesson_slug):
-    lesson = _lesson_or_404(request, slug, lesson_slug)
+    lesson = _lesson_or_404(request, slug, lesson_slug)  # first: an unpublished course is 404 to visitors too
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     decision = course_access(request.user, lesson.course).lesson(lesson)
     if not decision:
         return refuse(request, decision, course=lesson.course, lesson=lesson)
@@ -192,9 +192,9 @@ def lesson_complete(request, slug, lesson_slug):
 @require_POST
 def lesson_position(request, slug, lesson_slug):
     """Save the video position; the page posts it while the student watches and when the tab closes."""
+    lesson = _lesson_or_404(request, slug, lesson_slug)  # first: an unpublished course is 404 to visitors too
     if not request.user.is_authenticated:
         return JsonResponse({"error": "Log in to save your place."}, status=401)
-    lesson = _lesson_or_404(request, slug, lesson_slug)
     decision = course_access(request.user, lesson.course).lesson(lesson)
     if not decision:
         return JsonResponse({"error": decision.message}, status=403)

@@ -56,7 +56,8 @@ def offsets_from_current_run(apps, schema_editor, now=None):
                 local_release = lesson.release_at.astimezone(zone)
                 days = (local_release.date() - run.starts_at.astimezone(zone).date()).days
                 if days >= 0:
-                    lesson.release_after_days, lesson.release_time = days, local_release.time()
+                    # As stored: a time column keeps no fold, so a repeated hour's second pass needs the override.
+                    lesson.release_after_days, lesson.release_time = days, local_release.time().replace(fold=0)
                 computed = opens_at(lesson.release_after_days, lesson.release_time, run, zone)
                 # None is "open"; it matches a release that has passed.
                 matches = lesson.release_at <= now if computed is None else computed == lesson.release_at
