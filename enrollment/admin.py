@@ -25,6 +25,12 @@ class ReleaseOverrideInline(admin.TabularInline):
     verbose_name = "release date for this run"
     verbose_name_plural = "release dates for this run (instead of the lesson's days after the start)"
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "opens_at":  # the admin reads and shows it in the viewer's zone (their profile's)
+            formfield.help_text = f"In {timezone.get_current_timezone_name()}; for this run's students only."
+        return formfield
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "lesson":
             # Only the run's course's lessons; on "add run" the course is not known yet (ReleaseOverride.clean checks).

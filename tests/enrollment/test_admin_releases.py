@@ -154,3 +154,15 @@ def test_a_course_added_in_the_admin_starts_unpublished(staff_client):
     staff_client.logout()
     assert staff_client.get(reverse("courses:landing", args=["new-course"])).status_code == 404
 
+
+
+def test_a_runs_date_is_entered_in_the_zone_the_form_names(client, run):
+    client.force_login(StaffFactory(is_superuser=True, timezone="Asia/Jerusalem"))
+    lesson = LessonFactory(section__course=run.course, release_after_days=10)
+    page = unescape(client.get(reverse("admin:enrollment_run_change", args=[run.pk])).content.decode())
+    assert "In Asia/Jerusalem; for this run's students only." in page
+
+    assert add_override(client, run, lesson, day="2026-09-09", at="18:30:00").status_code == 302
+
+    # 18:30 in Jerusalem in September (UTC+3) is 15:30 UTC.
+    assert ReleaseOverride.objects.get().opens_at == datetime(2026, 9, 9, 15, 30, tzinfo=UTC)
