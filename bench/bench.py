@@ -264,7 +264,9 @@ def build_data():
     pages = []
     for name, n_sections, per_section in COURSES:
         slug = f"bench-{name}"
-        course = Course.objects.create(title=f"Bench course ({name})", slug=slug, description="A benchmark course.")
+        course = Course.objects.create(
+            title=f"Bench course ({name})", slug=slug, description="A benchmark course.", is_published=True
+        )
         Section.objects.bulk_create(
             Section(course=course, order=i, title=f"Section {i + 1}: a topic", summary="What this section covers.")
             for i in range(n_sections)
@@ -287,7 +289,7 @@ def build_data():
             for section in course.sections.all()
             for j in range(per_section)
         ]
-        lessons[-1].release_at = now + timedelta(days=7)  # one "coming soon" lesson, as courses have
+        lessons[-1].release_after_days = 10  # one "coming soon" lesson, as courses have (the run started 3 days ago)
         Lesson.objects.bulk_create(lessons, batch_size=500)
         lessons = list(Lesson.objects.filter(course=course).in_syllabus_order())
         Resource.objects.bulk_create(

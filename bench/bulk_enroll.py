@@ -71,7 +71,8 @@ def _new_run(number):
     from enrollment.models import Run, Tier
 
     course, _ = Course.objects.get_or_create(
-        slug="bench-bulk", defaults={"title": "Bench course (bulk enrolment)", "description": "A benchmark course."}
+        slug="bench-bulk",
+        defaults={"title": "Bench course (bulk enrolment)", "description": "A benchmark course.", "is_published": True},
     )
     run = Run.objects.create(
         course=course, title=f"Bulk cohort {number}", slug=f"bench-bulk-{number}",

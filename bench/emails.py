@@ -223,7 +223,9 @@ def _new_run(label, students):
     from enrollment.models import Enrollment, Run, Tier
 
     slug = f"bench-mail-{label}-{uuid.uuid4().hex[:6]}"
-    course = Course.objects.create(title=f"Bench mail course {label}", slug=slug, instructor_name="Bench Teacher")
+    course = Course.objects.create(
+        title=f"Bench mail course {label}", slug=slug, instructor_name="Bench Teacher", is_published=True
+    )
     Section.objects.bulk_create(
         Section(course=course, order=i, title=f"Section {i + 1}: a topic") for i in range(SECTIONS)
     )

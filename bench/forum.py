@@ -182,7 +182,9 @@ def build_search_corpus(*, log, posts=SEARCH_POSTS, threads=SEARCH_THREADS):
 
     rng = random.Random(100_000)
     now = timezone.now()
-    course = Course.objects.create(title="Bench search course", slug="bench-search", description="Search.")
+    course = Course.objects.create(
+        title="Bench search course", slug="bench-search", description="Search.", is_published=True
+    )
     board = Board.objects.filter(course=course).first()
     author = User.objects.create_user(email="bench-search@example.com", password=None)
     titles = [

@@ -1,4 +1,5 @@
 from adminsortable2.admin import SortableAdminBase, SortableStackedInline, SortableTabularInline
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
 
@@ -20,7 +21,9 @@ class FAQInline(SortableStackedInline):
 
 @admin.register(Course)
 class CourseAdmin(SortableAdminBase, admin.ModelAdmin):
-    list_display = ["title", "slug", "section_count", "lesson_count"]
+    list_display = ["title", "slug", "is_published", "section_count", "lesson_count"]
+    list_editable = ["is_published"]
+    list_filter = ["is_published"]
     search_fields = ["title", "tagline"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [SectionInline, FAQInline]
@@ -39,9 +42,19 @@ class CourseAdmin(SortableAdminBase, admin.ModelAdmin):
         return course.n_lessons
 
 
-class LessonInline(SortableTabularInline):
+class NameSiteZone:
+    """Say in which zone a lesson's release time of day is read."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "release_time":
+            formfield.help_text = f"In {settings.TIME_ZONE}, the site's zone; empty: the time of day the run starts."
+        return formfield
+
+
+class LessonInline(NameSiteZone, SortableTabularInline):
     model = Lesson
-    fields = ["order", "title", "slug", "video_minutes", "release_at", "is_free_preview"]
+    fields = ["order", "title", "slug", "video_minutes", "release_after_days", "release_time", "is_free_preview"]
     prepopulated_fields = {"slug": ["title"]}
     extra = 0
     show_change_link = True
@@ -63,15 +76,22 @@ class ResourceInline(SortableStackedInline):
 
 
 @admin.register(Lesson)
-class LessonAdmin(SortableAdminBase, admin.ModelAdmin):
-    list_display = ["title", "section", "course", "release_at", "is_free_preview", "video_minutes"]
+class LessonAdmin(NameSiteZone, SortableAdminBase, admin.ModelAdmin):
+    list_display = ["title", "section", "course", "release_after_days", "is_free_preview", "video_minutes"]
     list_filter = ["course", "section", "is_free_preview"]
     list_select_related = ["section", "course"]
     search_fields = ["title", "slug", "body"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ResourceInline]
     fieldsets = [
-        (None, {"fields": ["section", "title", "slug", "estimated_minutes", "release_at", "is_free_preview"]}),
+        (None, {"fields": ["section", "title", "slug", "estimated_minutes", "is_free_preview"]}),
+        (
+            "Release",
+            {
+                "fields": [("release_after_days", "release_time")],
+                "description": "Relative to each run's start; a run can set its own date (Runs → a run).",
+            },
+        ),
         ("Video", {"fields": ["video_url", "video_file", "video_minutes", "captions", "transcript"]}),
         ("Text", {"fields": ["body"]}),
     ]

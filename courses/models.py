@@ -11,6 +11,19 @@ from courseweb.text import one_line
 from .markdown import render_markdown
 from .video import embed_for, parse_transcript
 
+RELEASE_TIME_WITHOUT_DAYS = "Give the number of days after the run's start too, or leave the time empty."
+
+
+def sees_unpublished(user) -> bool:
+    """Staff see every course; everyone else the published ones (the one rule, for queries and instances)."""
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+class CourseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Return the courses this user may see at all."""
+        return self if sees_unpublished(user) else self.filter(is_published=True)
+
 
 class Course(models.Model):
     title = models.CharField(max_length=200)
@@ -20,7 +33,12 @@ class Course(models.Model):
     description_html = models.TextField(blank=True, editable=False)
     instructor_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True, help_text="Shown to visitors who have a question.")
+    is_published = models.BooleanField(
+        "published", default=False, help_text="Unpublished courses are seen by staff only and sell nothing."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = CourseQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -35,6 +53,9 @@ class Course(models.Model):
 
     def get_absolute_url(self):
         return reverse("courses:landing", args=[self.slug])
+
+    def is_visible_to(self, user) -> bool:
+        return self.is_published or sees_unpublished(user)
 
 
 class Section(models.Model):
@@ -56,10 +77,6 @@ class Section(models.Model):
 
 
 class LessonQuerySet(models.QuerySet):
-    def released(self, *, at=None):
-        at = at or timezone.now()
-        return self.filter(Q(release_at__isnull=True) | Q(release_at__lte=at))
-
     def in_syllabus_order(self):
         return self.order_by("section__order", "section_id", "order", "id")
 
@@ -92,8 +109,18 @@ class Lesson(models.Model):
     body = models.TextField(blank=True, help_text="Markdown. Code blocks (```) keep their formatting.")
     body_html = models.TextField(blank=True, editable=False)
     estimated_minutes = models.PositiveSmallIntegerField(default=10, help_text="Time to work through the lesson.")
-    release_at = models.DateTimeField(
-        null=True, blank=True, help_text="Leave empty to release at once; a future time shows it as coming soon."
+    # When the lesson opens is relative to each run's start (enrollment/releases.py computes it).
+    release_after_days = models.PositiveSmallIntegerField(
+        "opens after (days)",
+        null=True,
+        blank=True,
+        help_text="Days after the run starts; empty: open from the run's start. A run can override it.",
+    )
+    release_time = models.TimeField(
+        "opens at (time of day)",
+        null=True,
+        blank=True,
+        help_text="In the site's time zone; empty: the time of day the run starts.",
     )
     is_free_preview = models.BooleanField(
         "free preview", default=False, help_text="Anyone may open it, also visitors who are not enrolled."
@@ -117,14 +144,15 @@ class Lesson(models.Model):
     def get_absolute_url(self):
         return reverse("courses:lesson", args=[self.course.slug, self.slug])
 
+    def clean(self):
+        if self.release_time is not None and self.release_after_days is None:
+            raise ValidationError({"release_after_days": RELEASE_TIME_WITHOUT_DAYS})
+
     def validate_constraints(self, exclude=None):
         # course is not a form field; fill it so the slug check runs in the admin too.
         if self.section_id and not self.course_id:
             self.course_id = self.section.course_id
         super().validate_constraints(exclude=exclude)
-
-    def is_released(self, *, at=None):
-        return self.release_at is None or self.release_at <= (at or timezone.now())
 
     @property
     def has_html5_video(self):

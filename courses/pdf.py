@@ -3,6 +3,8 @@
 from io import BytesIO
 from xml.sax.saxutils import escape
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
@@ -11,8 +13,12 @@ from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTempl
 from .selectors import sections_with_lessons
 
 
-def syllabus_pdf(course, *, run=None) -> bytes:
-    """Return a PDF of the course's sections, their summaries and lessons."""
+def syllabus_pdf(course, *, run=None, opens_at=None) -> bytes:
+    """Return a PDF of the course's sections, their summaries and lessons.
+
+    `opens_at(lesson)` says when a lesson opens for `run` (None: from the start); the view passes it, since
+    runs are not this app's.
+    """
     buffer = BytesIO()
     document = SimpleDocTemplate(
         buffer, pagesize=A4, title=f"{course.title} – Syllabus", author=course.instructor_name or "",
@@ -31,7 +37,7 @@ def syllabus_pdf(course, *, run=None) -> bytes:
         if section.summary:
             story.append(Paragraph(escape(section.summary), styles["BodyText"]))
         lessons = [
-            ListItem(Paragraph(escape(_lesson_line(lesson)), styles["BodyText"]), leftIndent=12)
+            ListItem(Paragraph(escape(_lesson_line(lesson, opens_at)), styles["BodyText"]), leftIndent=12)
             for lesson in section.lessons.all()
         ]
         if lessons:
@@ -40,6 +46,9 @@ def syllabus_pdf(course, *, run=None) -> bytes:
     return buffer.getvalue()
 
 
-def _lesson_line(lesson):
+def _lesson_line(lesson, opens_at=None):
     extra = f" ({lesson.video_minutes} min video)" if lesson.video_minutes else ""
+    when = opens_at(lesson) if opens_at else None
+    if when is not None:
+        extra += f", opens {date_format(timezone.localtime(when), 'j F Y, H:i')}"
     return f"{lesson.title}{extra}"

@@ -1,6 +1,8 @@
 """Reads that pages compose. Each runs a fixed number of queries, whatever the course's size."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Prefetch
 from django.urls import reverse
@@ -12,6 +14,7 @@ from .models import Course, Lesson, LessonProgress, Section
 class SyllabusLesson:
     lesson: Lesson
     released: bool
+    opens_at: datetime | None = None
     completed: bool = False
     url: str = ""
 
@@ -51,14 +54,21 @@ class Syllabus:
 def sections_with_lessons(course: Course):
     """Return the course's sections, each with its lessons prefetched (two queries)."""
     lessons = Lesson.objects.only(
-        "id", "course_id", "section_id", "title", "slug", "order", "release_at", "is_free_preview",
-        "video_minutes", "estimated_minutes",
+        "id", "course_id", "section_id", "title", "slug", "order", "release_after_days", "release_time",
+        "is_free_preview", "video_minutes", "estimated_minutes",
     )  # fmt: skip
     return list(course.sections.prefetch_related(Prefetch("lessons", queryset=lessons)))
 
 
-def syllabus_for(course: Course, *, user=None, at) -> Syllabus:
-    """Return the syllabus with the user's ticks and the lesson to continue with."""
+OpensAt = Callable[[Lesson], datetime | None]
+
+
+def syllabus_for(course: Course, *, user=None, at, opens_at: OpensAt) -> Syllabus:
+    """Return the syllabus with the user's ticks and the lesson to continue with.
+
+    `opens_at(lesson)` says when a lesson opens for the user's run (None: open); the page passes it from
+    the access policy, since runs are not this app's.
+    """
     sections = sections_with_lessons(course)
     # One reverse() for the whole syllabus rather than one per lesson (2,000 in a large course).
     url_prefix = reverse("courses:lesson", args=[course.slug, "x"]).removesuffix("x/")
@@ -77,7 +87,8 @@ def syllabus_for(course: Course, *, user=None, at) -> Syllabus:
                 lessons=[
                     SyllabusLesson(
                         lesson=lesson,
-                        released=lesson.is_released(at=at),
+                        released=(when := opens_at(lesson)) is None or when <= at,
+                        opens_at=when,
                         completed=bool(progress.get(lesson.id) and progress[lesson.id].completed_at),
                         url=f"{url_prefix}{lesson.slug}/",
                     )

@@ -4,7 +4,6 @@ import os
 import re
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
@@ -13,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from enrollment.access import LOGIN_REQUIRED, course_access
+from enrollment.releases import schedule_for
 from enrollment.selectors import latest_enrollment, offered_run
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
@@ -32,6 +32,17 @@ def refuse(request, decision, *, course, lesson=None, template="courses/access_d
     return render(request, template, context, status=403)
 
 
+def course_or_404(request, slug):
+    """Return the course at this address if the user may see it at all (unpublished: staff only), else 404."""
+    return _visible_or_404(request, get_object_or_404(Course, slug=slug))
+
+
+def _visible_or_404(request, course):
+    if not course.is_visible_to(request.user):
+        raise Http404("No such course.")
+    return course
+
+
 def course_view(policy, *, template="courses/access_denied.html", extra_context=None):
     """Make a decorator for the pages of one part of a course (the forum, office hours).
 
@@ -43,7 +54,7 @@ def course_view(policy, *, template="courses/access_denied.html", extra_context=
     def decorator(view):
         @functools.wraps(view)
         def wrapper(request, slug, *args, **kwargs):
-            course = get_object_or_404(Course, slug=slug)
+            course = course_or_404(request, slug)
             access = course_access(request.user, course)
             decision = policy(access)
             if not decision:
@@ -60,11 +71,13 @@ def home(request):
     if request.user.is_authenticated:
         enrollment = latest_enrollment(user=request.user)
         if enrollment:
-            return redirect("courses:home", enrollment.run.course.slug)
-    courses = list(Course.objects.all()[:2])
+            if enrollment.run.course.is_published or request.user.is_staff:
+                return redirect("courses:home", enrollment.run.course.slug)
+    visible = Course.objects.visible_to(request.user)
+    courses = list(visible[:2])
     if len(courses) == 1:
         return redirect(courses[0])
-    return render(request, "courses/course_list.html", {"courses": Course.objects.all()})
+    return render(request, "courses/course_list.html", {"courses": visible})
 
 
 def healthz(request):
@@ -74,9 +87,13 @@ def healthz(request):
 
 
 def landing(request, slug):
-    course = get_object_or_404(Course, slug=slug)
+    course = course_or_404(request, slug)
     sections = sections_with_lessons(course)
     run = offered_run(course=course)
+    releases = schedule_for(run)
+    for section in sections:
+        for lesson in section.lessons.all():
+            lesson.opens_at = releases.opens_at(lesson)  # the dates of the run on sale
     access = course_access(request.user, course)
     offers = [(tier, access.may_buy(tier)) for tier in run.tiers.all()] if run else []
     context = {
@@ -93,25 +110,27 @@ def landing(request, slug):
 
 
 def faq(request, slug):
-    course = get_object_or_404(Course, slug=slug)
+    course = course_or_404(request, slug)
     entries = FAQEntry.objects.filter(course=course)
     return render(request, "courses/course_faq.html", {"course": course, "entries": entries})
 
 
 def syllabus_download(request, slug):
-    course = get_object_or_404(Course, slug=slug)
-    response = HttpResponse(syllabus_pdf(course, run=offered_run(course=course)), content_type="application/pdf")
+    course = course_or_404(request, slug)
+    run = offered_run(course=course)
+    pdf = syllabus_pdf(course, run=run, opens_at=schedule_for(run).opens_at)  # the dates of the run on sale
+    response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{course.slug}-syllabus.pdf"'
     return response
 
 
 def course_home(request, slug):
-    course = get_object_or_404(Course, slug=slug)
+    course = course_or_404(request, slug)
     access = course_access(request.user, course)
     decision = access.course_home()
     if not decision:
         return refuse(request, decision, course=course)
-    syllabus = syllabus_for(course, user=request.user, at=access.at)
+    syllabus = syllabus_for(course, user=request.user, at=access.at, opens_at=access.releases.opens_at)
     context = {
         "course": course,
         "access": access,
@@ -122,12 +141,15 @@ def course_home(request, slug):
     return render(request, "courses/course_home.html", context)
 
 
-def _lesson_or_404(slug, lesson_slug):
-    return get_object_or_404(Lesson.objects.select_related("course", "section"), course__slug=slug, slug=lesson_slug)
+def _lesson_or_404(request, slug, lesson_slug):
+    lessons = Lesson.objects.select_related("course", "section")
+    lesson = get_object_or_404(lessons, course__slug=slug, slug=lesson_slug)
+    _visible_or_404(request, lesson.course)
+    return lesson
 
 
 def lesson_detail(request, slug, lesson_slug):
-    lesson = _lesson_or_404(slug, lesson_slug)
+    lesson = _lesson_or_404(request, slug, lesson_slug)
     course = lesson.course
     access = course_access(request.user, course)
     decision = access.lesson(lesson)
@@ -154,9 +176,10 @@ def lesson_detail(request, slug, lesson_slug):
 
 
 @require_POST
-@login_required
 def lesson_complete(request, slug, lesson_slug):
-    lesson = _lesson_or_404(slug, lesson_slug)
+    lesson = _lesson_or_404(request, slug, lesson_slug)  # first: an unpublished course is 404 to visitors too
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     decision = course_access(request.user, lesson.course).lesson(lesson)
     if not decision:
         return refuse(request, decision, course=lesson.course, lesson=lesson)
@@ -169,9 +192,9 @@ def lesson_complete(request, slug, lesson_slug):
 @require_POST
 def lesson_position(request, slug, lesson_slug):
     """Save the video position; the page posts it while the student watches and when the tab closes."""
+    lesson = _lesson_or_404(request, slug, lesson_slug)  # first: an unpublished course is 404 to visitors too
     if not request.user.is_authenticated:
         return JsonResponse({"error": "Log in to save your place."}, status=401)
-    lesson = _lesson_or_404(slug, lesson_slug)
     decision = course_access(request.user, lesson.course).lesson(lesson)
     if not decision:
         return JsonResponse({"error": decision.message}, status=403)
@@ -221,7 +244,7 @@ def _serve_private_file(request, field_file, *, as_attachment=False):
 
 
 def lesson_media(request, slug, lesson_slug, kind):
-    lesson = _lesson_or_404(slug, lesson_slug)
+    lesson = _lesson_or_404(request, slug, lesson_slug)
     decision = course_access(request.user, lesson.course).lesson(lesson)
     if not decision:
         return refuse(request, decision, course=lesson.course, lesson=lesson)
@@ -233,6 +256,7 @@ def lesson_media(request, slug, lesson_slug, kind):
 
 def resource_download(request, slug, pk):
     resource = get_object_or_404(Resource.objects.select_related("lesson__course"), pk=pk, lesson__course__slug=slug)
+    _visible_or_404(request, resource.lesson.course)
     decision = course_access(request.user, resource.lesson.course).resource(resource)
     if not decision:
         return refuse(request, decision, course=resource.lesson.course, lesson=resource.lesson)

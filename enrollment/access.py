@@ -1,8 +1,9 @@
 """The access policy: who may see what, and when. Every view asks here.
 
 Rules:
-- staff see everything, released or not;
-- a released free-preview lesson is public;
+- staff see everything, released or not (the course's current run's dates are shown to them);
+- a released free-preview lesson is public (released by the current run's dates for everyone not enrolled);
+- a lesson is released by the dates of the student's own run (enrollment/releases.py);
 - a student with an active enrollment sees the course home from enrolment until the access
   window ends, and released lessons (and their files) and the forum from the run's start until it ends;
 - nobody else sees course content. A refused request learns why, never the content.
@@ -11,11 +12,14 @@ Rules:
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from .models import Enrollment
+from .releases import ReleaseSchedule, schedule_for
+from .selectors import current_run
 
 LOGIN_REQUIRED = "login-required"
 NOT_ENROLLED = "not-enrolled"
@@ -133,9 +137,21 @@ class CourseAccess:
             refusal = self._enrollment_refusal(lessons=True)
             if refusal is not None:
                 return refusal
-        if not lesson.is_released(at=self.at):
-            return Decision(False, NOT_RELEASED, lesson.release_at)
+        if not self.releases.is_released(lesson, at=self.at):
+            return Decision(False, NOT_RELEASED, self.releases.opens_at(lesson))
         return ALLOW
+
+    @cached_property
+    def run(self):
+        """The run whose release dates apply: the student's own; for staff and everyone else the current run."""
+        if self.enrollment is not None:
+            return self.enrollment.run
+        return current_run(course=self.course, now=self.at)
+
+    @cached_property
+    def releases(self) -> ReleaseSchedule:
+        """The release dates of `run` (loaded on first use)."""
+        return schedule_for(self.run)
 
     def forum(self) -> Decision:
         """May the user read and post in the course's forum? Staff, and students inside their window."""

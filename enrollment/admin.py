@@ -3,8 +3,9 @@ from django.contrib import admin
 from django.utils import timezone
 
 from accounts.models import normalize_email
+from courses.models import Lesson
 
-from .models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
+from .models import Enrollment, Payment, ReleaseOverride, Run, SentEmail, StripeEvent, Tier
 from .services import enroll, get_or_create_student
 
 
@@ -15,13 +16,38 @@ class TierInline(admin.StackedInline):
               "stripe_price_id"]  # fmt: skip
 
 
+class ReleaseOverrideInline(admin.TabularInline):
+    """This run's own opening dates for some lessons, instead of their days after the start."""
+
+    model = ReleaseOverride
+    fields = ["lesson", "opens_at"]
+    extra = 0
+    verbose_name = "release date for this run"
+    verbose_name_plural = "release dates for this run (instead of the lesson's days after the start)"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "opens_at":  # the admin reads and shows it in the viewer's zone (their profile's)
+            formfield.help_text = f"In {timezone.get_current_timezone_name()}; for this run's students only."
+        return formfield
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lesson":
+            # Only the run's course's lessons; on "add run" the course is not known yet (ReleaseOverride.clean checks).
+            run_id = request.resolver_match.kwargs.get("object_id")
+            course_id = Run.objects.filter(pk=run_id).values("course_id")[:1] if run_id else None
+            queryset = Lesson.objects.select_related("course").in_syllabus_order()
+            kwargs["queryset"] = queryset.filter(course_id__in=course_id) if course_id is not None else queryset
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = ["title", "course", "starts_at", "enrollment_open", "prelaunch_email_days"]
     list_filter = ["course", "enrollment_open"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
-    inlines = [TierInline]
+    inlines = [TierInline, ReleaseOverrideInline]
 
 
 class EnrollmentForm(forms.ModelForm):

@@ -7,16 +7,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from courses.models import Course
+from courses.models import Course, Lesson
 
 from .window import access_ends_at
 
 TIER_OF_ANOTHER_RUN = "Choose a tier of this run."
+LESSON_OF_ANOTHER_COURSE = "Choose a lesson of this run's course."
 
 
 class RunQuerySet(models.QuerySet):
     def open_for_enrollment(self):
-        return self.filter(enrollment_open=True)
+        """Runs on sale: enrolment open, of a published course (as `Run.is_on_sale`)."""
+        return self.filter(enrollment_open=True, course__is_published=True)
 
 
 class Run(models.Model):
@@ -40,8 +42,33 @@ class Run(models.Model):
         return self.title
 
     @property
+    def is_on_sale(self):
+        return self.enrollment_open and self.course.is_published
+
+    @property
     def prelaunch_email_at(self):
         return self.starts_at - timedelta(days=self.prelaunch_email_days)
+
+
+class ReleaseOverride(models.Model):
+    """When a lesson opens for one run, instead of its days after the run's start."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="release_overrides")
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="release_overrides")
+    opens_at = models.DateTimeField("opens at", help_text="For this run's students only.")
+
+    class Meta:
+        ordering = ["opens_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "lesson"], name="one_release_override_per_run_and_lesson")
+        ]
+
+    def __str__(self):
+        return f"{self.lesson} in {self.run}"
+
+    def clean(self):
+        if self.run_id and self.lesson_id and self.lesson.course_id != self.run.course_id:
+            raise ValidationError({"lesson": LESSON_OF_ANOTHER_COURSE})
 
 
 class Tier(models.Model):

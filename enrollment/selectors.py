@@ -1,8 +1,10 @@
 """Reads of runs and enrollments that pages show (the access policy, enrollment/access.py, decides what they allow)."""
 
+from django.db.models import Max
 from django.utils import timezone
 
 from .models import Enrollment, Run
+from .window import access_ends_at
 
 
 def offered_run(*, course, now=None) -> Run | None:
@@ -15,3 +17,18 @@ def offered_run(*, course, now=None) -> Run | None:
 def latest_enrollment(*, user) -> Enrollment | None:
     """Return the user's enrollment (of any status) in the run that starts last, with its run's course."""
     return Enrollment.objects.filter(user=user).select_related("run__course").order_by("-run__starts_at").first()
+
+
+def current_run(*, course, now=None) -> Run | None:
+    """Return the course's current run: the latest started whose window (its longest tier) contains now,
+    else the latest started, else the first to start. One query.
+    """
+    now = now or timezone.now()
+    runs = list(Run.objects.filter(course=course).annotate(longest=Max("tiers__months")).order_by("starts_at", "pk"))
+    started = [run for run in runs if run.starts_at <= now]
+    running = [
+        run for run in started if run.longest and access_ends_at(starts_at=run.starts_at, months=run.longest) > now
+    ]
+    if running or started:
+        return (running or started)[-1]
+    return runs[0] if runs else None

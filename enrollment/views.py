@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 ENROLMENT_CLOSED = "Enrolment in {run} is closed, so this option can no longer be bought."
 WRONG_COURSE = "This option is not offered for that course. Go back to the course page and choose again."
+NOT_ON_SALE = "This course is not on sale."
 NOT_SET_UP = "Payments are not set up yet, so the course cannot be bought online right now."
 NOT_STARTED = "The payment could not be started, and nothing was charged. Please try again in a minute."
 RECEIVED = "Payment received – check your email."
@@ -52,7 +53,10 @@ def checkout_start(request, tier_id):
     run, course = tier.run, tier.run.course
     if request.POST.get("course") != course.slug:
         return _message(request, title="Choose again", message=WRONG_COURSE, status=400, course=course)
-    if not run.enrollment_open:
+    if not course.is_published:
+        # Unpublished: the course does not exist for buyers (its pages answer 404 too).
+        return _message(request, title="Not on sale", message=NOT_ON_SALE, status=404)
+    if not run.is_on_sale:
         message = ENROLMENT_CLOSED.format(run=run.title)
         return _message(request, title="Enrolment is closed", message=message, status=409, course=course)
     decision = course_access(request.user, course).may_buy(tier)
@@ -123,5 +127,5 @@ def checkout_success(request):
 @require_GET
 def checkout_cancelled(request):
     """The buyer left Stripe Checkout without paying."""
-    course = Course.objects.filter(slug=request.GET.get("course", "")).first()
+    course = Course.objects.visible_to(request.user).filter(slug=request.GET.get("course", "")).first()
     return render(request, "enrollment/checkout_cancelled.html", {"course": course, "message": NO_PAYMENT_TAKEN})

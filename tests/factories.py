@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from courses.markdown import render_markdown
 from courses.models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
-from enrollment.models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
+from enrollment.models import Enrollment, Payment, ReleaseOverride, Run, SentEmail, StripeEvent, Tier
 from forum.models import Board, ForumSettings, Mention, Post, Subscription, Thread, ThreadRead
 from officehours.models import (
     CalendarFeed,
@@ -50,6 +50,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Course {n}")
     slug = factory.Sequence(lambda n: f"course-{n}")
     description = "A course."
+    is_published = True
 
 
 class SectionFactory(factory.django.DjangoModelFactory):
@@ -98,6 +99,17 @@ class RunFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"run-{n}")
     starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=3))
     enrollment_open = False
+
+
+class ReleaseOverrideFactory(factory.django.DjangoModelFactory):
+    """A run's own opening date for a lesson of its course."""
+
+    class Meta:
+        model = ReleaseOverride
+
+    run = factory.SubFactory(RunFactory)
+    lesson = factory.SubFactory(LessonFactory, section__course=factory.SelfAttribute("...run.course"))
+    opens_at = factory.LazyAttribute(lambda override: override.run.starts_at + timedelta(days=7))
 
 
 class TierFactory(factory.django.DjangoModelFactory):

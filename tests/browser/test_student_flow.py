@@ -2,11 +2,10 @@
 
 import re
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import quote
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from courses.models import LessonProgress
@@ -81,12 +80,13 @@ def test_visitor_logs_in_from_a_lesson_and_lands_on_it(live_server, page, demo):
     expect(page.get_by_role("heading", level=1)).to_have_text("Call flows")
 
 
-def test_coming_soon_date_is_shown_in_the_students_time_zone(live_server, page, log_in):
-    run = RunFactory()
+def test_coming_soon_date_is_shown_in_the_students_time_zone(live_server, page, log_in, settings):
+    settings.TIME_ZONE = "UTC"
+    run = RunFactory()  # started 3 days ago
     # 03:30 UTC is the evening before in Los Angeles, so both the day and the hour differ.
-    release_utc = (timezone.now() + timedelta(days=10)).replace(hour=3, minute=30, second=0, microsecond=0)
+    release_utc = datetime.combine(run.starts_at.date() + timedelta(days=13), time(3, 30), tzinfo=UTC)
     section = SectionFactory(course=run.course)
-    LessonFactory(section=section, title="Opens later", release_at=release_utc)
+    LessonFactory(section=section, title="Opens later", release_after_days=13, release_time=time(3, 30))
     student = EnrollmentFactory(run=run, user=UserFactory(timezone="America/Los_Angeles")).user
     log_in(student)
 

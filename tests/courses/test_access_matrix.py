@@ -7,7 +7,7 @@ gets the content, marker included.
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from enrollment.access import (
     Decision,
 )
 from enrollment.models import Enrollment
+from enrollment.releases import opens_at
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
@@ -81,7 +82,8 @@ def build_world(user_kind):
             captions=ContentFile(
                 f"WEBVTT\n\n00:00.000 --> 00:01.000\n{secret(kind, 'captions')}\n".encode(), name=f"{kind}.vtt"
             ),
-            release_at=now + timedelta(days=5) if kind == "future" else None,
+            # The "during" run started 3 days ago: the future lesson opens 5 days from now.
+            release_after_days=8 if kind == "future" else None,
             is_free_preview=kind == "preview",
         )
         lessons[kind] = lesson
@@ -178,8 +180,9 @@ def expected_message(world, reason, lesson_kind):
     when = {
         NOT_STARTED: world.enrollment.access_starts_at if world.enrollment else None,
         ACCESS_ENDED: world.enrollment.access_ends_at if world.enrollment else None,
-        NOT_RELEASED: world.lessons[lesson_kind].release_at if lesson_kind else None,
     }.get(reason)
+    if reason == NOT_RELEASED:  # only a student inside their window meets it: the dates of their run
+        when = opens_at(world.lessons[lesson_kind], run=world.enrollment.run)
     return Decision(False, reason, when).message
 
 
@@ -365,16 +368,16 @@ def test_allowed_link_resource_redirects_to_its_address(client):
     assert response["Location"] == "https://example.org/reading"
 
 
-def test_refusal_shows_the_release_date_in_the_viewers_time_zone(client):
+def test_refusal_shows_the_release_date_in_the_viewers_time_zone(client, settings):
+    settings.TIME_ZONE = "UTC"
     world = build_world("during")
     world.user.timezone = "America/Los_Angeles"
     world.user.save()
     client.force_login(world.user)
-    release_at = timezone.now().replace(microsecond=0, second=0, minute=30) + timedelta(days=5)
-    release_at = release_at.replace(hour=3)  # 03:30 UTC is the previous evening in Los Angeles
     lesson = world.lessons["future"]
-    lesson.release_at = release_at
+    lesson.release_after_days, lesson.release_time = 8, time(3, 30)  # 03:30 UTC: the evening before in Los Angeles
     lesson.save()
+    release_at = datetime.combine(world.enrollment.run.starts_at.date() + timedelta(days=8), time(3, 30), tzinfo=UTC)
 
     response = client.get(lesson.get_absolute_url())
 

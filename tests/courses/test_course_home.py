@@ -2,7 +2,7 @@
 
 import math
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,12 +24,16 @@ def now():
 
 
 @pytest.fixture
-def course_setup(now):
+def course_setup(now, settings):
     """Two sections of three lessons; the fifth lesson is coming soon (03:30 UTC, ten days ahead)."""
+    settings.TIME_ZONE = "UTC"
     first = SectionFactory(title="First section", order=0)
     course = first.course
     second = SectionFactory(course=course, title="Second section", order=1)
-    release_at = (now + timedelta(days=10)).replace(hour=3, minute=30, second=0, microsecond=0)
+    # Started three days ago, an hour later than now's hour, so "days left" does not hinge on seconds.
+    run = RunFactory(course=course, starts_at=now - timedelta(days=3) + timedelta(hours=1))
+    tier = TierFactory(run=run, months=2)
+    release_at = datetime.combine(run.starts_at.date() + timedelta(days=13), time(3, 30), tzinfo=UTC)
     lessons = {}
     for position, slug in enumerate(["a", "b", "c"]):
         lessons[slug] = LessonFactory(section=first, slug=slug, title=f"Lesson {slug.upper()}", order=position)
@@ -39,11 +43,9 @@ def course_setup(now):
             slug=slug,
             title=f"Lesson {slug.upper()}",
             order=position,
-            release_at=release_at if slug == "e" else None,
+            release_after_days=13 if slug == "e" else None,
+            release_time=time(3, 30) if slug == "e" else None,  # in the site's zone, UTC here
         )
-    # Started three days ago, an hour later than now's hour, so "days left" does not hinge on seconds.
-    run = RunFactory(course=course, starts_at=now - timedelta(days=3) + timedelta(hours=1))
-    tier = TierFactory(run=run, months=2)
     return {"course": course, "lessons": lessons, "run": run, "tier": tier, "release_at": release_at}
 
 

@@ -21,7 +21,7 @@ BODY = "Some *text* and a [link](https://example.org)."
 def build_course(slug, *, sections, lessons_per_section, student):
     """Build the course with bulk_create (Lesson.save's course and body_html are set by hand)."""
     now = timezone.now()
-    course = Course.objects.create(title=slug, slug=slug)
+    course = Course.objects.create(title=slug, slug=slug, is_published=True)
     Section.objects.bulk_create(
         [Section(course=course, title=f"Section {i}", summary=f"Summary {i}", order=i) for i in range(sections)]
     )
@@ -40,7 +40,7 @@ def build_course(slug, *, sections, lessons_per_section, student):
                     body_html=body_html,
                     video_minutes=3,
                     # every tenth lesson is coming soon
-                    release_at=now + timedelta(days=3) if (section.order + i) % 10 == 9 else None,
+                    release_after_days=7 if (section.order + i) % 10 == 9 else None,  # the run started 3 days ago
                 )
             )
     Lesson.objects.bulk_create(lessons)

@@ -15,6 +15,7 @@ from courses.models import Course, Lesson, LessonProgress
 from demo.management.commands.seed_demo import DEBUG_OFF
 from enrollment.access import can_open_lesson, can_view_course_home
 from enrollment.models import Enrollment, Run, SentEmail, Tier
+from enrollment.releases import schedule_for
 from forum.models import Board
 from officehours.models import Session, WeeklySlot
 
@@ -103,10 +104,26 @@ def test_seed_demo_builds_seven_sections_of_three_to_six_lessons(seeded):
 
 def test_seed_demo_has_exactly_one_coming_soon_lesson_a_week_ahead(seeded):
     now = timezone.now()
-    upcoming = list(Lesson.objects.filter(release_at__gt=now))
+    current = Run.objects.get(starts_at__lte=now)
+    releases = schedule_for(current)
+    upcoming = [lesson for lesson in Lesson.objects.all() if not releases.is_released(lesson, at=now)]
     assert len(upcoming) == 1
-    assert abs(upcoming[0].release_at - (now + timedelta(days=7))) <= timedelta(hours=1)
-    assert Lesson.objects.filter(release_at__isnull=True).count() == Lesson.objects.count() - 1
+    assert abs(releases.opens_at(upcoming[0]) - (now + timedelta(days=7))) <= timedelta(hours=1)
+    assert Lesson.objects.filter(release_after_days__isnull=True).count() == Lesson.objects.count() - 1
+
+
+def test_seed_demo_next_run_has_its_own_future_release_dates(seeded):
+    now = timezone.now()
+    current, upcoming = Run.objects.get(starts_at__lte=now), Run.objects.get(starts_at__gt=now)
+    lesson = Lesson.objects.get(release_after_days__isnull=False)
+    assert schedule_for(upcoming).opens_at(lesson) - schedule_for(current).opens_at(lesson) == (
+        upcoming.starts_at - current.starts_at
+    )
+    assert schedule_for(upcoming).opens_at(lesson) > upcoming.starts_at > now
+
+
+def test_seed_demo_course_is_published(seeded):
+    assert seeded.is_published
 
 
 def test_seed_demo_has_a_current_run_and_a_next_run_on_sale(seeded):
@@ -134,7 +151,7 @@ def test_seed_demo_has_one_staff_user_and_two_students_one_per_tier(seeded):
 
 def test_demo_student_can_open_a_lesson_right_away(seeded, client):
     student = Enrollment.objects.get(tier__kind=Tier.Kind.STANDARD).user
-    lesson = Lesson.objects.filter(course=seeded, release_at__isnull=True, is_free_preview=False).first()
+    lesson = Lesson.objects.filter(course=seeded, release_after_days__isnull=True, is_free_preview=False).first()
 
     assert can_view_course_home(student, seeded)
     assert can_open_lesson(student, lesson)

@@ -125,17 +125,17 @@ def test_refunded_or_cancelled_student_sees_nothing(lesson, run, status, reason)
 
 def test_unreleased_lesson_is_refused_with_its_release_date(lesson, run):
     student = enrol(run).user
-    lesson.release_at = START + timedelta(days=10)
+    lesson.release_after_days = 10
     lesson.save()
     decision = can_open_lesson(student, lesson, at=START + timedelta(days=9))
     assert decision.reason == NOT_RELEASED
-    assert decision.when == lesson.release_at
+    assert decision.when == START + timedelta(days=10)
     assert can_open_lesson(student, lesson, at=START + timedelta(days=10))
 
 
 def test_staff_see_everything_released_or_not(lesson, run):
     staff = StaffFactory()
-    lesson.release_at = START + timedelta(days=300)
+    lesson.release_after_days = 300
     lesson.save()
     assert can_open_lesson(staff, lesson, at=START - timedelta(days=100))
     assert can_view_course_home(staff, lesson.course, at=END + timedelta(days=100))
@@ -151,9 +151,9 @@ def test_released_free_preview_is_public(lesson, run):
     assert not can_view_course_home(AnonymousUser(), lesson.course, at=at)
 
 
-def test_unreleased_free_preview_is_refused(lesson):
+def test_unreleased_free_preview_is_refused(lesson, run):
     lesson.is_free_preview = True
-    lesson.release_at = START
+    lesson.release_after_days = 0  # opens when the (current) run starts
     lesson.save()
     decision = can_open_lesson(AnonymousUser(), lesson, at=START - timedelta(minutes=1))
     assert decision.reason == NOT_RELEASED

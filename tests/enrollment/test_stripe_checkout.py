@@ -24,6 +24,7 @@ from tests.factories import (
     EnrollmentFactory,
     OfficeHoursTierFactory,
     RunFactory,
+    StaffFactory,
     TierFactory,
     UserFactory,
 )
@@ -157,6 +158,23 @@ def test_a_closed_run_offers_no_button_and_refuses_the_post(client, fake_stripe,
     response = start_checkout(client, tier)
     assert response.status_code == 409
     assert views.ENROLMENT_CLOSED.format(run="Spring cohort") in response.content.decode()
+    assert fake_stripe.requests == []
+    assert nothing_written()
+
+
+def test_an_unpublished_course_sells_nothing(client, fake_stripe, course, run, tier):
+    course.is_published = False
+    course.save()
+
+    assert client.get(course.get_absolute_url()).status_code == 404
+    response = start_checkout(client, tier)
+    assert response.status_code == 404
+    assert views.NOT_ON_SALE in response.content.decode()
+    # Staff see the unpublished landing page, without a button, and cannot buy either.
+    client.force_login(StaffFactory())
+    landing = client.get(course.get_absolute_url()).content.decode()
+    assert reverse("payments:checkout", args=[tier.pk]) not in landing
+    assert start_checkout(client, tier).status_code == 404
     assert fake_stripe.requests == []
     assert nothing_written()
 

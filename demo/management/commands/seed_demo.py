@@ -55,6 +55,10 @@ STUDENTS = [
 ]
 
 
+# The current run started 3 days ago; its "coming soon" lesson opens a week from now, the next run's its own
+# 10 days after that run starts.
+CURRENT_RUN_STARTED_DAYS_AGO = 3
+COMING_SOON_AFTER_DAYS = 10
 DEBUG_OFF = (
     "DEBUG is off, so this may be a server: the demo users' passwords printed here would let anyone log in, "
     "one of them as staff. Run it with DEBUG=1 (as `make run` does), or pass --force if you mean it."
@@ -74,7 +78,7 @@ class Command(BaseCommand):
             raise CommandError(DEBUG_OFF)
         now = timezone.now()
         with transaction.atomic():
-            course = self._course(now)
+            course = self._course()
             current, upcoming = self._runs(course, now)
             users = self._users(current)
             self._demo_progress(users[0], course, now)
@@ -89,15 +93,15 @@ class Command(BaseCommand):
         self.stdout.write(f"  current run: {current.title}; next run (on sale): {upcoming.title}")
         self.stdout.write(f"  office hours: {sessions} upcoming sessions for the office-hours tier")
 
-    def _course(self, now):
+    def _course(self):
         course, created = Course.objects.get_or_create(slug=COURSE["slug"], defaults={
-            key: COURSE[key] for key in ("title", "tagline", "description", "instructor_name", "contact_email")
+            **{key: COURSE[key] for key in ("title", "tagline", "description", "instructor_name", "contact_email")},
+            "is_published": True,
         })  # fmt: skip
         if not created:
             return course
         for position, entry in enumerate(FAQ):
             FAQEntry.objects.create(course=course, order=position, question=entry[0], answer=entry[1])
-        coming_soon_set = False  # the demo has exactly one "coming soon" lesson
         for section_position, spec in enumerate(SECTIONS):
             section = Section.objects.create(
                 course=course, order=section_position, title=spec["title"], summary=spec["summary"]
@@ -116,12 +120,8 @@ class Command(BaseCommand):
                     captions=CAPTIONS_NAME if has_video else "",
                     transcript=TRANSCRIPT if has_video else "",
                     is_free_preview=lesson_spec.get("preview", False),
-                    release_at=None,
+                    release_after_days=COMING_SOON_AFTER_DAYS if lesson_spec.get("coming_soon") else None,
                 )
-                if lesson_spec.get("coming_soon") and not coming_soon_set:
-                    lesson.release_at = (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
-                    lesson.save()
-                    coming_soon_set = True
                 for resource_position, (title, url, note) in enumerate(lesson_spec.get("reading", [])):
                     Resource.objects.create(lesson=lesson, order=resource_position, title=title, url=url, note=note)
         return course
@@ -129,8 +129,8 @@ class Command(BaseCommand):
     def _runs(self, course, now):
         start_of_hour = now.replace(minute=0, second=0, microsecond=0)
         current, created = Run.objects.get_or_create(slug="webrtc-current", defaults={
-            "course": course, "title": "Current cohort", "starts_at": start_of_hour - timedelta(days=3),
-            "enrollment_open": False,
+            "course": course, "title": "Current cohort",
+            "starts_at": start_of_hour - timedelta(days=CURRENT_RUN_STARTED_DAYS_AGO), "enrollment_open": False,
         })  # fmt: skip
         if created:
             self._tiers(current)

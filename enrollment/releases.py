@@ -1,0 +1,53 @@
+"""When a lesson opens for a run: computed here and nowhere else.
+
+A lesson opens `release_after_days` days after its run starts, at `release_time` (or the run's own time of
+day) on the site's calendar (settings.TIME_ZONE, the calendar the access window is counted on too); a lesson
+without days is open from the run's start. A run's ReleaseOverride for a lesson beats both. So every run
+gets its own dates, and the next cohort's "coming soon" lessons are in its own future.
+"""
+
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+
+from .models import ReleaseOverride, Run
+
+
+def opens_at(lesson, *, run, override: datetime | None = None) -> datetime | None:
+    """Return when the lesson opens for the run's students, or None when it is open from the run's start."""
+    if override is not None:
+        return override
+    if lesson.release_after_days is None:
+        return None
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local_start = run.starts_at.astimezone(zone)
+    day = local_start.date() + timedelta(days=lesson.release_after_days)
+    moment = datetime.combine(day, lesson.release_time or local_start.time(), tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ReleaseSchedule:
+    """The release dates of one run (None: a course without runs, whose lessons wait for no date)."""
+
+    run: Run | None
+    overrides: dict[int, datetime] = field(default_factory=dict)
+
+    def opens_at(self, lesson) -> datetime | None:
+        if self.run is None:
+            return None
+        return opens_at(lesson, run=self.run, override=self.overrides.get(lesson.pk))
+
+    def is_released(self, lesson, *, at: datetime) -> bool:
+        when = self.opens_at(lesson)
+        return when is None or when <= at
+
+
+def schedule_for(run: Run | None) -> ReleaseSchedule:
+    """Return the run's release dates (one query: its overrides)."""
+    if run is None:
+        return ReleaseSchedule(run=None)
+    overrides = dict(ReleaseOverride.objects.filter(run=run).values_list("lesson_id", "opens_at"))
+    return ReleaseSchedule(run=run, overrides=overrides)
