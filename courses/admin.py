@@ -165,4 +165,3 @@ class LessonProgressAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "lesson__title"]
     raw_id_fields = ["user", "lesson"]
     date_hierarchy = "updated_at"
-
