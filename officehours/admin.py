@@ -2,6 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Count
 from django.utils import timezone
@@ -18,6 +19,10 @@ CALENDAR_FIELDS = {"title", "duration_minutes", "status"}
 # Meeting and recording links typed without a scheme are https (Django 6 default; silences its warning).
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 GENERATED = "{run}: {created} sessions created, {existing} already existed."
+SLOT_ZONE_HELP = "In {zone}, the zone of this session's weekly slot. A new time emails the signed-up students."
+SITE_ZONE_HELP = (
+    "In {zone}, the site's zone (this session has no weekly slot). A new time emails the signed-up students."
+)
 
 
 class WeeklySlotInline(admin.TabularInline):
@@ -36,6 +41,13 @@ admin.site.unregister(Run)
 class RunAdmin(EnrollmentRunAdmin):
     inlines = [*EnrollmentRunAdmin.inlines, WeeklySlotInline]
     actions = [*(EnrollmentRunAdmin.actions or []), "generate_office_hours"]
+
+    def save_related(self, request, form, formsets, change):
+        """Saving weekly slots generates the run's missing sessions, as the action and the command do."""
+        super().save_related(request, form, formsets, change)
+        slots_changed = any(fs.model is WeeklySlot and fs.has_changed() for fs in formsets)
+        if slots_changed:
+            self.generate_office_hours(request, Run.objects.filter(pk=form.instance.pk))
 
     @admin.action(description="Generate office-hours sessions")
     def generate_office_hours(self, request, queryset):
@@ -146,8 +158,28 @@ class SessionAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.base_fields["starts_at"].help_text = f"In {settings.TIME_ZONE}. A new time emails the signed-up students."
+        zone, help_text = session_zone(obj)
+        form.base_fields["starts_at"].help_text = help_text.format(zone=zone)
+        form.base_fields["duration_minutes"].min_value = 1
+        form.base_fields["duration_minutes"].validators.append(MinValueValidator(1))
         return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Show and read the start in the zone the form names, not in the viewer's own (see session_zone)."""
+        session = self.get_object(request, object_id) if object_id else None
+        zone, _ = session_zone(session)
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+        return response
+
+
+def session_zone(session) -> tuple[zoneinfo.ZoneInfo, str]:
+    """The zone a session's time is typed in: its weekly slot's, or the site's for a session without one."""
+    if session is not None and session.slot is not None:
+        return zoneinfo.ZoneInfo(session.slot.timezone), SLOT_ZONE_HELP
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE), SITE_ZONE_HELP
 
 
 @admin.register(ChangeEmail)
