@@ -307,6 +307,23 @@ class SentEmailAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Extension)
+class ExtensionAdmin(admin.ModelAdmin):
+    """Extensions and their emails: read-only, written by the "Extend access to a date…" action."""
+
+    list_display = ["enrollment", "previous_end", "until", "status", "created_at", "sent_at"]
+    list_filter = ["status", "enrollment__run"]
+    list_select_related = ["enrollment__user", "enrollment__run"]
+    search_fields = ["enrollment__user__email"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = ["checkout_session_id", "email", "amount_total", "currency", "paid_at", "refunded_at", "enrollment"]

@@ -1,6 +1,7 @@
 """Extending access from the admin: an intermediate page asks the date; the students see it and are emailed once."""
 
 import html
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,7 +11,9 @@ from django.urls import reverse
 from enrollment import emails
 from enrollment.models import Enrollment, Extension
 from enrollment.services import EXTEND_NOT_LATER, EXTEND_TO_THE_PAST, ExtensionRefused, extend_access
+from enrollment.tasks import deliver_extension_emails
 from tests.factories import EnrollmentFactory, LessonFactory, RunFactory, StaffFactory, TierFactory, UserFactory
+from tests.workers import settle
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +118,29 @@ def test_a_second_extension_is_a_second_email_and_the_first_if_still_queued_is_s
     assert emails.deliver_extensions() == 1
     assert "31 July" in mailoutbox[0].subject
     assert sorted(Extension.objects.values_list("status", flat=True)) == ["sent", "skipped"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A real worker and an SMTP sink
+
+
+def test_a_real_worker_mails_each_extended_student_once_even_when_the_task_runs_twice(workers, smtp_sink):
+    run = RunFactory(starts_at=datetime.now(UTC) - timedelta(days=3))
+    tier = TierFactory(run=run)
+    enrollments = [EnrollmentFactory(run=run, tier=tier) for _ in range(20)]
+    workers.route("enrollment.tasks.deliver_extension_emails")
+    workers.start("w1", "w2")
+
+    extend_access(enrollments=enrollments, until=far_day())  # its task goes on commit
+    deliver_extension_emails.apply_async(queue=workers.queue)  # and once more, on the other worker
+    workers.wait_until(lambda: Extension.objects.filter(status="sent").count() == 20, "20 extensions sent")
+    messages = settle(smtp_sink, seconds=1.0)
+
+    assert Counter(m["To"] for m in messages) == Counter(e.user.email for e in enrollments)
+    assert all("your access now lasts until 30 June" in m["Subject"] for m in messages)
+
+
+def test_the_extensions_list_shows_what_was_sent(admin_client, students):
+    extend_access(enrollments=students, until=far_day())
+    page = admin_client.get(reverse("admin:enrollment_extension_changelist")).content.decode()
+    assert "ada@example.com" in page and "bob@example.com" in page
