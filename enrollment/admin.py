@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core import signing
 from django.db import IntegrityError
@@ -134,8 +135,13 @@ class EnrollmentForm(forms.ModelForm):
 class ExtendAccessForm(forms.Form):
     until = forms.DateField(
         label="Access until", widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The last day of access, on the site's calendar; it ends at the time of day it ends now.",
+        help_text="The last day of access, on the site's calendar ({zone}); it ends at the time of day it ends now.",
     )  # fmt: skip
+
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].help_text = self.fields["until"].help_text.format(zone=settings.TIME_ZONE)
 
 
 class BulkEnrollForm(forms.Form):

@@ -103,9 +103,9 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ["run", "slot"]
     search_fields = ["title", "run__title", "run__slug"]
     date_hierarchy = "starts_at"
-    fields = ["run", "slot", "slot_date", "title", "starts_at", "ends_at", "duration_minutes", "meeting_url",
+    fields = ["run", "slot", "slot_date", "title", "starts_at", "ends", "duration_minutes", "meeting_url",
               "capacity", "status", "recording_url", "notes", "uid", "sequence"]  # fmt: skip
-    readonly_fields = ["slot", "slot_date", "ends_at", "uid", "sequence"]
+    readonly_fields = ["slot", "slot_date", "ends", "uid", "sequence"]
     inlines = [RegistrationInline, QuestionInline]
     actions = ["cancel_sessions"]
 
@@ -122,6 +122,19 @@ class SessionAdmin(admin.ModelAdmin):
             return "–"
         zone = zoneinfo.ZoneInfo(obj.slot.timezone)
         return f"{timezone.localtime(obj.starts_at, zone):%a %Y-%m-%d %H:%M} {zone}"
+
+    class Media:
+        # Django's "you are N hours ahead of server time" compares the browser with the form's zone; the help
+        # text names that zone instead.
+        css = {"all": ["css/admin-session.css"]}
+
+    @admin.display(description="ends")
+    def ends(self, obj):
+        """The end in the zone the form is in (session_zone), named."""
+        if obj is None or obj.ends_at is None:
+            return "–"
+        zone, _ = session_zone(obj)
+        return f"{timezone.localtime(obj.ends_at, zone):%a %Y-%m-%d %H:%M} {zone}"
 
     @admin.display(description="sign-ups", ordering="registration_count")
     def registrations(self, obj):

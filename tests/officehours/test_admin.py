@@ -274,3 +274,9 @@ def test_saving_weekly_slots_on_the_run_page_generates_its_sessions_once(staff_c
     response = staff_client.post(url, data, follow=True)
     assert GENERATED.format(run=run, created=0, existing=17) in response.content.decode()
     assert Session.objects.filter(run=run).count() == 17
+
+
+def test_the_session_page_names_the_zone_of_its_end_and_hides_djangos_offset_note(staff_client, session):
+    page = staff_client.get(reverse("admin:officehours_session_change", args=[session.pk])).content.decode()
+    assert "Thu 2099-03-19 19:00 America/New_York" in page
+    assert "css/admin-session.css" in page
