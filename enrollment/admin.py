@@ -138,7 +138,6 @@ class ExtendAccessForm(forms.Form):
         help_text="The last day of access, on the site's calendar ({zone}); it ends at the time of day it ends now.",
     )  # fmt: skip
 
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["until"].help_text = self.fields["until"].help_text.format(zone=settings.TIME_ZONE)
