@@ -47,18 +47,23 @@ class RunAdmin(EnrollmentRunAdmin):
         super().save_related(request, form, formsets, change)
         slots_changed = any(fs.model is WeeklySlot and fs.has_changed() for fs in formsets)
         if slots_changed:
-            self.generate_office_hours(request, Run.objects.filter(pk=form.instance.pk))
+            generate_and_report(self, request, Run.objects.filter(pk=form.instance.pk))
 
     @admin.action(description="Generate office-hours sessions")
     def generate_office_hours(self, request, queryset):
-        for run in queryset:
-            if office_hours_window(run) is None:
-                self.message_user(request, NO_OFFICE_HOURS_TIER.format(run=run), messages.WARNING)
-                continue
-            result = generate_sessions(run=run)
-            self.message_user(
-                request, GENERATED.format(run=run, created=result.created, existing=result.existing), messages.SUCCESS
-            )
+        generate_and_report(self, request, queryset)
+
+
+def generate_and_report(model_admin, request, runs):
+    """Generate each run's missing sessions (idempotent, as the command) and say what was done."""
+    for run in runs:
+        if office_hours_window(run) is None:
+            model_admin.message_user(request, NO_OFFICE_HOURS_TIER.format(run=run), messages.WARNING)
+            continue
+        result = generate_sessions(run=run)
+        model_admin.message_user(
+            request, GENERATED.format(run=run, created=result.created, existing=result.existing), messages.SUCCESS
+        )
 
 
 @admin.register(WeeklySlot)
@@ -68,6 +73,11 @@ class WeeklySlotAdmin(admin.ModelAdmin):
     list_filter = ["run", "weekday", "timezone"]
     list_select_related = ["run"]
     search_fields = ["title", "run__title", "run__slug"]
+
+    def save_model(self, request, obj, form, change):
+        """A slot saved here generates its run's missing sessions too, as on the run's page."""
+        super().save_model(request, obj, form, change)
+        generate_and_report(self, request, Run.objects.filter(pk=obj.run_id))
 
 
 class RegistrationInline(admin.TabularInline):
@@ -116,11 +126,10 @@ class SessionAdmin(admin.ModelAdmin):
     def starts_at_utc(self, obj):
         return f"{obj.starts_at.astimezone(zoneinfo.ZoneInfo('UTC')):%Y-%m-%d %H:%M} UTC"
 
-    @admin.display(description="starts (slot's zone)", ordering="starts_at")
+    @admin.display(description="starts (in the form's zone)", ordering="starts_at")
     def starts_at_in_slot_zone(self, obj):
-        if obj.slot is None:
-            return "–"
-        zone = zoneinfo.ZoneInfo(obj.slot.timezone)
+        """The start in the zone its form is typed in: the slot's, or the site's for a session without a slot."""
+        zone, _ = session_zone(obj)
         return f"{timezone.localtime(obj.starts_at, zone):%a %Y-%m-%d %H:%M} {zone}"
 
     class Media:

@@ -280,3 +280,21 @@ def test_the_session_page_names_the_zone_of_its_end_and_hides_djangos_offset_not
     page = staff_client.get(reverse("admin:officehours_session_change", args=[session.pk])).content.decode()
     assert "Thu 2099-03-19 19:00 America/New_York" in page
     assert "css/admin-session.css" in page
+
+
+def test_a_slot_saved_on_its_own_page_generates_its_runs_sessions(staff_client):
+    run = RunFactory(starts_at=utc(2099, 3, 1))
+    OfficeHoursTierFactory(run=run, months=4)
+    data = {"run": run.pk, "title": "Office hours", "weekday": THURSDAY, "local_time": "18:00",
+            "timezone": "America/New_York", "duration_minutes": 60, "meeting_url": "https://m.example/oh",
+            "capacity": ""}  # fmt: skip
+    response = staff_client.post(reverse("admin:officehours_weeklyslot_add"), data, follow=True)
+    assert GENERATED.format(run=run, created=17, existing=0) in response.content.decode()
+    assert Session.objects.filter(run=run).count() == 17
+
+
+def test_the_session_list_shows_a_session_without_a_slot_in_the_sites_zone(staff_client, run, settings):
+    settings.TIME_ZONE = "Europe/London"
+    Session.objects.create(run=run, title="Extra", starts_at=utc(2099, 7, 1, 11), meeting_url="https://x.example/m")
+    page = staff_client.get(reverse("admin:officehours_session_changelist")).content.decode()
+    assert "Wed 2099-07-01 12:00 Europe/London" in page
