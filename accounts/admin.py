@@ -1,17 +1,30 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from .models import User
 
+EMAIL_TAKEN = "A user with the email {email} already exists (addresses are compared ignoring case)."
 
-class UserCreationForm(AdminUserCreationForm):
+
+class EmailTakenMixin:
+    """Say in words what the case-insensitive unique index would refuse (its own message names the constraint)."""
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(EMAIL_TAKEN.format(email=email))
+        return email
+
+
+class UserCreationForm(EmailTakenMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email"]
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(EmailTakenMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

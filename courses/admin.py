@@ -1,9 +1,74 @@
-from adminsortable2.admin import SortableAdminBase, SortableStackedInline, SortableTabularInline
+from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableStackedInline, SortableTabularInline
+from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
+
+# Form errors in place of the database's IntegrityError (the admin must never lose what was typed).
+SLUG_TAKEN = "The course {course} already has a lesson with the slug {slug!r}; choose another."
+SLUG_TWICE = "Two lessons here have the slug {slug!r}; give each its own."
+SECTION_SLUGS_TAKEN = "{course} already has lessons with the slugs {slugs}: rename them before moving this section."
+
+
+class SectionChoiceField(forms.ModelChoiceField):
+    """Sections named with their course: many courses have a section called "Introduction"."""
+
+    def label_from_instance(self, obj):
+        return f"{obj.course} – {obj}"
+
+
+def lesson_slug_error(*, section, slug, lesson_pk=None) -> str | None:
+    """Return why this slug cannot be the lesson's in the section's course, or None."""
+    if section is None or not slug:
+        return None
+    clash = Lesson.objects.filter(course_id=section.course_id, slug=slug)
+    if lesson_pk is not None:
+        clash = clash.exclude(pk=lesson_pk)
+    if clash.exists():
+        return SLUG_TAKEN.format(course=section.course, slug=slug)
+    return None
+
+
+class LessonForm(forms.ModelForm):
+    """The lesson's slug is unique in its course, which is no form field: checked here, not left to the database."""
+
+    def clean(self):
+        cleaned = super().clean()
+        error = lesson_slug_error(section=cleaned.get("section"), slug=cleaned.get("slug"), lesson_pk=self.instance.pk)
+        if error and "slug" not in self.errors:
+            self.add_error("slug", error)
+        return cleaned
+
+
+class LessonInlineFormSet(CustomInlineFormSet):
+    """The lessons of a section: two rows with one slug are refused too (each row checks the database)."""
+
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or self._should_delete_form(form) or "slug" in form.errors:
+                continue
+            slug = form.cleaned_data.get("slug")
+            if slug and slug in seen:
+                form.add_error("slug", SLUG_TWICE.format(slug=slug))
+            seen.add(slug)
+
+
+class SectionForm(forms.ModelForm):
+    """A section moved to another course takes its lessons along: their slugs must be free there."""
+
+    def clean(self):
+        cleaned = super().clean()
+        course = cleaned.get("course")
+        if course is not None and self.instance.pk and course.pk != self.instance.course_id:
+            slugs = set(self.instance.lessons.values_list("slug", flat=True))
+            taken = sorted(Lesson.objects.filter(course=course, slug__in=slugs).values_list("slug", flat=True))
+            if taken:
+                self.add_error("course", SECTION_SLUGS_TAKEN.format(course=course, slugs=", ".join(taken)))
+        return cleaned
 
 
 class SectionInline(SortableTabularInline):
@@ -54,6 +119,8 @@ class NameSiteZone:
 
 class LessonInline(NameSiteZone, SortableTabularInline):
     model = Lesson
+    form = LessonForm
+    formset = LessonInlineFormSet
     fields = ["order", "title", "slug", "video_minutes", "release_after_days", "release_time", "is_free_preview"]
     prepopulated_fields = {"slug": ["title"]}
     extra = 0
@@ -65,6 +132,7 @@ class SectionAdmin(SortableAdminBase, admin.ModelAdmin):
     list_display = ["title", "course", "order"]
     list_filter = ["course"]
     exclude = ["order"]  # set by dragging the sections on the course page
+    form = SectionForm
     search_fields = ["title", "summary"]
     inlines = [LessonInline]
 
@@ -77,6 +145,7 @@ class ResourceInline(SortableStackedInline):
 
 @admin.register(Lesson)
 class LessonAdmin(NameSiteZone, SortableAdminBase, admin.ModelAdmin):
+    form = LessonForm
     list_display = ["title", "section", "course", "release_after_days", "is_free_preview", "video_minutes"]
     list_filter = ["course", "section", "is_free_preview"]
     list_select_related = ["section", "course"]
@@ -95,6 +164,17 @@ class LessonAdmin(NameSiteZone, SortableAdminBase, admin.ModelAdmin):
         ("Video", {"fields": ["video_url", "video_file", "video_minutes", "captions", "transcript"]}),
         ("Text", {"fields": ["body"]}),
     ]
+
+    def save_model(self, request, obj, form, change):
+        if not change or "section" in form.changed_data:  # a new lesson, or one moved: last in its section
+            obj.order = (Lesson.objects.filter(section=obj.section).aggregate(last=Max("order"))["last"] or 0) + 1
+        super().save_model(request, obj, form, change)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "section":
+            kwargs["form_class"] = SectionChoiceField
+            kwargs["queryset"] = Section.objects.select_related("course").order_by("course__title", "order", "id")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(LessonProgress)

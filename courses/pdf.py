@@ -1,16 +1,53 @@
 """The syllabus as a PDF, built from the live course content."""
 
 from io import BytesIO
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from reportlab.lib.fonts import addMapping
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
 
 from .selectors import sections_with_lessons
+
+# DejaVu Sans (vendored in courses/fonts with its license) covers Latin, Greek, Cyrillic and more: the
+# PDF's built-in Helvetica knows Latin-1 only and prints "Łódź" as black boxes. Embedded as a subset.
+FONTS = Path(__file__).resolve().parent / "fonts"
+FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
+
+
+def _register_fonts():
+    if FONT in pdfmetrics.getRegisteredFontNames():
+        return
+    for name in (FONT, BOLD, ITALIC):
+        pdfmetrics.registerFont(TTFont(name, str(FONTS / f"{name}.ttf")))
+    addMapping(FONT, 0, 0, FONT)
+    addMapping(FONT, 1, 0, BOLD)
+    addMapping(FONT, 0, 1, ITALIC)
+    addMapping(FONT, 1, 1, BOLD)
+
+
+def _styles():
+    """The sample styles, in DejaVu Sans: bold where they were bold, oblique where italic."""
+    _register_fonts()
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        current = getattr(style, "fontName", "")
+        if "Bold" in current:
+            style.fontName = BOLD
+        elif "Italic" in current or "Oblique" in current:
+            style.fontName = ITALIC
+        else:
+            style.fontName = FONT
+        if hasattr(style, "bulletFontName"):
+            style.bulletFontName = FONT
+    return styles
 
 
 def syllabus_pdf(course, *, run=None, opens_at=None) -> bytes:
@@ -20,11 +57,11 @@ def syllabus_pdf(course, *, run=None, opens_at=None) -> bytes:
     runs are not this app's.
     """
     buffer = BytesIO()
+    styles = _styles()
     document = SimpleDocTemplate(
         buffer, pagesize=A4, title=f"{course.title} – Syllabus", author=course.instructor_name or "",
-        leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm, bottomMargin=2 * cm,
+        leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm, bottomMargin=2 * cm, initialFontName=FONT,
     )  # fmt: skip
-    styles = getSampleStyleSheet()
     story = [Paragraph(escape(course.title), styles["Title"])]
     if course.tagline:
         story.append(Paragraph(escape(course.tagline), styles["Italic"]))
@@ -41,7 +78,7 @@ def syllabus_pdf(course, *, run=None, opens_at=None) -> bytes:
             for lesson in section.lessons.all()
         ]
         if lessons:
-            story.append(ListFlowable(lessons, bulletType="bullet", start="•", leftIndent=12))
+            story.append(ListFlowable(lessons, bulletType="bullet", start="•", leftIndent=12, bulletFontName=FONT))
     document.build(story)
     return buffer.getvalue()
 

@@ -133,6 +133,37 @@ class BulkResult:
 Progress = Callable[[str], None]
 
 
+DRY_RUN_HEADING = "Dry run: nothing was saved. This is what the file would do:"
+
+
+def report_lines(result: BulkResult, run: Run, *, no_email_hint: str = "--no-email") -> list[str]:
+    """Return the report of a roster applied (or dry-run): counts, emails and skipped rows, one a line.
+
+    The command prints it and the admin shows it, so both tell the same.
+    """
+    lines = [DRY_RUN_HEADING] if result.dry_run else []
+    lines.append(f"{run} ({run.slug}): {result.rows} rows")
+    counts = [
+        ("users created", result.users_created),
+        ("enrollments created", result.created),
+        ("upgraded", result.upgraded),
+        ("unchanged", result.unchanged),
+        ("skipped", len(result.skipped)),
+    ]
+    lines += [f"  {label + ':':<21}{count:>7}" for label, count in counts]
+    if result.emails_queued:
+        lines.append(f"  pre-launch emails queued for sending: {result.emails_queued}")
+    elif result.emails_skipped:
+        lines.append(f"  pre-launch emails: none ({no_email_hint}; {result.emails_skipped} recorded as skipped)")
+    elif result.created and not result.prelaunch_due:
+        when = f"{run.prelaunch_email_at:%Y-%m-%d %H:%M %Z}"
+        lines.append(f"  pre-launch emails: not due yet; the periodic job sends them from {when}")
+    if result.skipped:
+        lines.append("Skipped:")
+        lines += [f"  line {skipped.line}: {skipped.email}: {skipped.reason}" for skipped in result.skipped]
+    return lines
+
+
 def get_run(slug: str) -> Run:
     """Return the run with this slug, or raise RosterError."""
     run = Run.objects.filter(slug=slug).first()

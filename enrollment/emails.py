@@ -21,7 +21,7 @@ from courses.models import Section
 from courseweb import mail
 
 from .currency import format_amount
-from .models import Enrollment, Run, SentEmail
+from .models import Enrollment, Extension, Run, SentEmail
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ SUBJECTS = {
     SentEmail.Kind.PRELAUNCH: "{course} starts on {date}",
     SentEmail.Kind.WELCOME: "Welcome to {course}: your enrolment is confirmed",
 }
+EXTENDED_SUBJECT = "{course}: your access now lasts until {date}"
 # The pre-launch email of a student who enrolled after the start (sent at once) says so.
 PRELAUNCH_LATE_SUBJECT = "{course} started on {date}: how to log in"
 
@@ -196,3 +197,61 @@ def build_message(row: SentEmail, *, sections, now=None) -> EmailMultiAlternativ
     }
     return mail.render(row.kind, to=user.email, subject=subject, context=context, zone=zone,
                        headers={"X-Courseweb-Email": f"{row.kind}:{row.pk}"})  # fmt: skip
+
+
+def deliver_extensions() -> int:
+    """Send the queued "your access was extended" emails, each claimed, sent and marked in one transaction.
+
+    As deliver_queued: SELECT … FOR UPDATE SKIP LOCKED per row, so two workers never send one row and a
+    dead worker's claim rolls back. A row whose enrollment was extended again since (the newer email tells
+    it) or is no longer active is skipped. Errors that may pass propagate and leave the row queued: retry.
+    """
+    queued = Extension.objects.filter(status=Extension.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
+    with mail.Batch() as batch:
+        for pk in list(queued):
+            with transaction.atomic():
+                row = (
+                    Extension.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("enrollment__user", "enrollment__run__course", "enrollment__tier")
+                    .filter(pk=pk, status=Extension.Status.QUEUED)
+                    .first()
+                )
+                if row is None:
+                    continue  # another worker holds it, or it is done
+                enrollment = row.enrollment
+                if enrollment.status != Enrollment.Status.ACTIVE or enrollment.extended_until != row.until:
+                    _mark_extension(row, Extension.Status.SKIPPED)
+                    continue
+                handed = batch.send(build_extension_message(row))
+                if handed is mail.Handed.SENT:
+                    _mark_extension(row, Extension.Status.SENT)
+                elif handed is mail.Handed.REFUSED:
+                    _mark_extension(row, Extension.Status.SKIPPED)
+    return batch.sent
+
+
+def _mark_extension(row: Extension, status: str) -> None:
+    row.status = status
+    row.sent_at = timezone.now() if status == Extension.Status.SENT else None
+    row.save(update_fields=["status", "sent_at"])
+
+
+def build_extension_message(row: Extension) -> EmailMultiAlternatives:
+    """Render the extension email in the student's zone; its Message-ID comes from the row."""
+    enrollment = row.enrollment
+    user, run, course = enrollment.user, enrollment.run, enrollment.run.course
+    zone = mail.recipient_zone(user)
+    until = timezone.localtime(row.until, zone)
+    subject = EXTENDED_SUBJECT.format(course=course.title, date=f"{until.day} {until:%B %Y}")
+    context = {
+        "user": user,
+        "run": run,
+        "course": course,
+        "until": until,
+        "previous_end": timezone.localtime(row.previous_end, zone),
+        "course_url": mail.absolute(reverse("courses:home", args=[course.slug])),
+        "profile_url": mail.absolute(reverse("profile")),
+    }
+    return mail.render("access_extended", to=user.email, subject=subject, context=context, zone=zone,
+                       headers={"X-Courseweb-Email": f"extension:{row.pk}"},
+                       message_id=mail.message_id("extension", row.pk))  # fmt: skip

@@ -13,6 +13,7 @@ from .window import access_ends_at
 
 TIER_OF_ANOTHER_RUN = "Choose a tier of this run."
 LESSON_OF_ANOTHER_COURSE = "Choose a lesson of this run's course."
+OFFICE_HOURS_FOLLOW_KIND = "A {kind} tier {does} include office hours: tick the box only for the office-hours kind."
 
 
 class RunQuerySet(models.QuerySet):
@@ -98,6 +99,13 @@ class Tier(models.Model):
 
     def __str__(self):
         return f"{self.run} – {self.name}"
+
+    def clean(self):
+        wanted = self.kind == self.Kind.OFFICE_HOURS
+        if self.includes_office_hours != wanted:
+            does = "does" if wanted else "does not"
+            kind = self.Kind(self.kind).label.lower() if self.kind in self.Kind.values else self.kind
+            raise ValidationError({"includes_office_hours": OFFICE_HOURS_FOLLOW_KIND.format(kind=kind, does=does)})
 
     def belongs_to(self, run) -> bool:
         """Whether this tier is one of the run's: the one check of it, for the admin, the services and the roster."""
@@ -224,3 +232,33 @@ class SentEmail(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.enrollment.user}"
+
+
+class Extension(models.Model):
+    """Access extended for one enrollment, and the email that tells the student: queued, then sent once.
+
+    Its own row per extension (not a SentEmail kind, which is one per enrollment): extending twice is
+    two emails, each delivered exactly once like the others (see enrollment.emails.deliver_extensions).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="extensions")
+    until = models.DateTimeField(help_text="Access ends at this time.")
+    previous_end = models.DateTimeField(help_text="When access would have ended before.")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(until__gt=models.F("previous_end")), name="extension_extends"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="extension_status_idx")]
+
+    def __str__(self):
+        return f"{self.enrollment} until {self.until:%Y-%m-%d}"

@@ -1,17 +1,30 @@
 """Writes to enrollments. Each function validates, runs in one transaction and returns the model."""
 
+import zoneinfo
 from dataclasses import dataclass
+from datetime import date, datetime, time
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
+from courseweb.errors import Refusal
 
 from . import emails
-from .models import Enrollment, Payment, Run, SentEmail, Tier
+from .models import Enrollment, Extension, Payment, Run, SentEmail, Tier
 from .rules import CREATED, REACTIVATED, UPGRADED, WRONG_RUN, decide
-from .tasks import deliver_emails
+from .tasks import deliver_emails, deliver_extension_emails
+
+EXTEND_NOBODY = "Choose at least one enrollment to extend."
+EXTEND_TO_THE_PAST = "Choose a date after today ({today:%d %B %Y}): access cannot end in the past."
+EXTEND_NOT_LATER = "Access already lasts until then or later for: {students}. Choose a later date."
+EXTEND_INACTIVE = "Only active enrollments can be extended; not: {students}."
+
+
+class ExtensionRefused(Refusal):
+    """The extension was refused; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,53 @@ def queue_prelaunch_if_due(*, enrollment: Enrollment, send_email: bool = True, n
     if queued and send_email:
         dispatch_emails()
     return bool(queued)
+
+
+def extension_end(*, day: date, current_end: datetime) -> datetime:
+    """Return when access extended to `day` ends: that day, at the time of day the window ends now.
+
+    Dates are read on the site's calendar (settings.TIME_ZONE), as the access window's months are.
+    """
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    at = current_end.astimezone(zone).time().replace(tzinfo=None) if current_end else time(0)
+    return datetime.combine(day, at, tzinfo=zone)
+
+
+def extend_access(*, enrollments, until: date, now=None) -> list[Extension]:
+    """Give each enrollment access until the date `until` and queue the email that tells its student.
+
+    Refused as a whole (ExtensionRefused, nothing changed) when the date is not after today, or when any
+    enrollment is not active or already lasts until then. Locks the enrollments; the emails go after commit.
+    """
+    now = now or timezone.now()
+    ids = sorted({getattr(e, "pk", e) for e in enrollments})
+    if not ids:
+        raise ExtensionRefused(EXTEND_NOBODY)
+    today = timezone.localtime(now, zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+    if until <= today:
+        raise ExtensionRefused(EXTEND_TO_THE_PAST.format(today=today))
+    with transaction.atomic():
+        locked = list(
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("user", "run", "tier")
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        inactive = [e for e in locked if e.status != Enrollment.Status.ACTIVE]
+        if inactive:
+            raise ExtensionRefused(EXTEND_INACTIVE.format(students=", ".join(e.user.email for e in inactive)))
+        planned = [(e, e.access_ends_at, extension_end(day=until, current_end=e.access_ends_at)) for e in locked]
+        not_later = [e for e, previous, new in planned if new <= previous]
+        if not_later:
+            raise ExtensionRefused(EXTEND_NOT_LATER.format(students=", ".join(e.user.email for e in not_later)))
+        extensions = []
+        for enrollment, previous, new in planned:
+            enrollment.extended_until = new
+            enrollment.save(update_fields=["extended_until"])
+            extensions.append(Extension(enrollment=enrollment, until=new, previous_end=previous, created_at=now))
+        Extension.objects.bulk_create(extensions)
+        transaction.on_commit(deliver_extension_emails.delay, robust=True)
+    return extensions
 
 
 def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:

@@ -26,6 +26,12 @@ def deliver_emails():
     return emails.deliver_queued()
 
 
+@shared_task(base=MailTask)
+def deliver_extension_emails():
+    """Send every queued "your access was extended" email. Safe to run twice, or on two workers at once."""
+    return emails.deliver_extensions()
+
+
 @shared_task(expires=SWEEP_EXPIRES)
 def send_due_emails():
     """Beat job: queue the pre-launch emails that have come due, then send what is queued.
@@ -34,4 +40,4 @@ def send_due_emails():
     one per tick while the server is down.
     """
     emails.queue_due_prelaunch()
-    return emails.deliver_queued()
+    return emails.deliver_queued() + emails.deliver_extensions()

@@ -2,6 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Count
 from django.utils import timezone
@@ -18,6 +19,10 @@ CALENDAR_FIELDS = {"title", "duration_minutes", "status"}
 # Meeting and recording links typed without a scheme are https (Django 6 default; silences its warning).
 URL_FIELDS = {models.URLField: {"assume_scheme": "https"}}
 GENERATED = "{run}: {created} sessions created, {existing} already existed."
+SLOT_ZONE_HELP = "In {zone}, the zone of this session's weekly slot. A new time emails the signed-up students."
+SITE_ZONE_HELP = (
+    "In {zone}, the site's zone (this session has no weekly slot). A new time emails the signed-up students."
+)
 
 
 class WeeklySlotInline(admin.TabularInline):
@@ -37,16 +42,28 @@ class RunAdmin(EnrollmentRunAdmin):
     inlines = [*EnrollmentRunAdmin.inlines, WeeklySlotInline]
     actions = [*(EnrollmentRunAdmin.actions or []), "generate_office_hours"]
 
+    def save_related(self, request, form, formsets, change):
+        """Saving weekly slots generates the run's missing sessions, as the action and the command do."""
+        super().save_related(request, form, formsets, change)
+        slots_changed = any(fs.model is WeeklySlot and fs.has_changed() for fs in formsets)
+        if slots_changed:
+            generate_and_report(self, request, Run.objects.filter(pk=form.instance.pk))
+
     @admin.action(description="Generate office-hours sessions")
     def generate_office_hours(self, request, queryset):
-        for run in queryset:
-            if office_hours_window(run) is None:
-                self.message_user(request, NO_OFFICE_HOURS_TIER.format(run=run), messages.WARNING)
-                continue
-            result = generate_sessions(run=run)
-            self.message_user(
-                request, GENERATED.format(run=run, created=result.created, existing=result.existing), messages.SUCCESS
-            )
+        generate_and_report(self, request, queryset)
+
+
+def generate_and_report(model_admin, request, runs):
+    """Generate each run's missing sessions (idempotent, as the command) and say what was done."""
+    for run in runs:
+        if office_hours_window(run) is None:
+            model_admin.message_user(request, NO_OFFICE_HOURS_TIER.format(run=run), messages.WARNING)
+            continue
+        result = generate_sessions(run=run)
+        model_admin.message_user(
+            request, GENERATED.format(run=run, created=result.created, existing=result.existing), messages.SUCCESS
+        )
 
 
 @admin.register(WeeklySlot)
@@ -56,6 +73,11 @@ class WeeklySlotAdmin(admin.ModelAdmin):
     list_filter = ["run", "weekday", "timezone"]
     list_select_related = ["run"]
     search_fields = ["title", "run__title", "run__slug"]
+
+    def save_model(self, request, obj, form, change):
+        """A slot saved here generates its run's missing sessions too, as on the run's page."""
+        super().save_model(request, obj, form, change)
+        generate_and_report(self, request, Run.objects.filter(pk=obj.run_id))
 
 
 class RegistrationInline(admin.TabularInline):
@@ -91,9 +113,9 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ["run", "slot"]
     search_fields = ["title", "run__title", "run__slug"]
     date_hierarchy = "starts_at"
-    fields = ["run", "slot", "slot_date", "title", "starts_at", "ends_at", "duration_minutes", "meeting_url",
+    fields = ["run", "slot", "slot_date", "title", "starts_at", "ends", "duration_minutes", "meeting_url",
               "capacity", "status", "recording_url", "notes", "uid", "sequence"]  # fmt: skip
-    readonly_fields = ["slot", "slot_date", "ends_at", "uid", "sequence"]
+    readonly_fields = ["slot", "slot_date", "ends", "uid", "sequence"]
     inlines = [RegistrationInline, QuestionInline]
     actions = ["cancel_sessions"]
 
@@ -104,12 +126,24 @@ class SessionAdmin(admin.ModelAdmin):
     def starts_at_utc(self, obj):
         return f"{obj.starts_at.astimezone(zoneinfo.ZoneInfo('UTC')):%Y-%m-%d %H:%M} UTC"
 
-    @admin.display(description="starts (slot's zone)", ordering="starts_at")
+    @admin.display(description="starts (in the form's zone)", ordering="starts_at")
     def starts_at_in_slot_zone(self, obj):
-        if obj.slot is None:
-            return "–"
-        zone = zoneinfo.ZoneInfo(obj.slot.timezone)
+        """The start in the zone its form is typed in: the slot's, or the site's for a session without a slot."""
+        zone, _ = session_zone(obj)
         return f"{timezone.localtime(obj.starts_at, zone):%a %Y-%m-%d %H:%M} {zone}"
+
+    class Media:
+        # Django's "you are N hours ahead of server time" compares the browser with the form's zone; the help
+        # text names that zone instead.
+        css = {"all": ["css/admin-session.css"]}
+
+    @admin.display(description="ends")
+    def ends(self, obj):
+        """The end in the zone the form is in (session_zone), named."""
+        if obj is None or obj.ends_at is None:
+            return "–"
+        zone, _ = session_zone(obj)
+        return f"{timezone.localtime(obj.ends_at, zone):%a %Y-%m-%d %H:%M} {zone}"
 
     @admin.display(description="sign-ups", ordering="registration_count")
     def registrations(self, obj):
@@ -146,8 +180,28 @@ class SessionAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.base_fields["starts_at"].help_text = f"In {settings.TIME_ZONE}. A new time emails the signed-up students."
+        zone, help_text = session_zone(obj)
+        form.base_fields["starts_at"].help_text = help_text.format(zone=zone)
+        form.base_fields["duration_minutes"].min_value = 1
+        form.base_fields["duration_minutes"].validators.append(MinValueValidator(1))
         return form
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Show and read the start in the zone the form names, not in the viewer's own (see session_zone)."""
+        session = self.get_object(request, object_id) if object_id else None
+        zone, _ = session_zone(session)
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+        return response
+
+
+def session_zone(session) -> tuple[zoneinfo.ZoneInfo, str]:
+    """The zone a session's time is typed in: its weekly slot's, or the site's for a session without one."""
+    if session is not None and session.slot is not None:
+        return zoneinfo.ZoneInfo(session.slot.timezone), SLOT_ZONE_HELP
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE), SITE_ZONE_HELP
 
 
 @admin.register(ChangeEmail)

@@ -1,7 +1,7 @@
 import secrets
 import uuid
 import zoneinfo
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -101,7 +101,8 @@ class Session(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.title} {self.starts_at:%Y-%m-%d %H:%M} UTC"
+        # The instant in memory may carry another zone (a form's input): convert before saying UTC.
+        return f"{self.title} {self.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
     def save(self, *args, **kwargs):
         self.title = one_line(self.title)  # it goes into email subjects

@@ -10,7 +10,7 @@ from django.utils import timezone
 from courses.models import Course
 from enrollment.access import CourseAccess
 
-from .models import CalendarFeed, Question, QuestionVote, Registration, Session
+from .models import CalendarFeed, Question, QuestionVote, Registration, Session, WeeklySlot
 
 # A feed keeps the sessions of the last weeks, so that calendar apps do not drop what already happened.
 FEED_KEEPS_PAST = timedelta(days=30)
@@ -118,3 +118,21 @@ def feed_sessions(feed: CalendarFeed, *, now=None) -> list[Session]:
     if not run_ids:
         return []
     return list(sessions.filter(run_id__in=run_ids).order_by("starts_at"))
+
+
+def weekly_schedule(run) -> str:
+    """Return the run's office hours in one line, from its weekly slots, or "" when it has none.
+
+    "Office hours: Mondays 08:00 Asia/Jerusalem and Thursdays 18:00 America/New_York": each slot in
+    its own zone, the wall-clock time it keeps across daylight-saving changes.
+    """
+    if run is None:
+        return ""
+    slots = [
+        f"{slot.get_weekday_display()}s {slot.local_time:%H:%M} {slot.timezone}"
+        for slot in WeeklySlot.objects.filter(run=run).order_by("weekday", "local_time", "pk")
+    ]
+    if not slots:
+        return ""
+    listed = slots[0] if len(slots) == 1 else f"{', '.join(slots[:-1])} and {slots[-1]}"
+    return f"Office hours: {listed}"

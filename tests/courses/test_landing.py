@@ -1,7 +1,7 @@
 """The public pages: landing page, Q&A and the syllabus PDF."""
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from io import BytesIO
 
 import pytest
@@ -18,6 +18,7 @@ from tests.factories import (
     RunFactory,
     SectionFactory,
     TierFactory,
+    WeeklySlotFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -185,6 +186,34 @@ def test_syllabus_pdf_of_a_large_course_spans_pages(client):
     assert len(PdfReader(BytesIO(response.content)).pages) > 1
     text = pdf_text(response)
     assert all(title in text for title in titles)
+
+
+def test_syllabus_pdf_embeds_a_font_that_covers_the_names_people_have(client, course):
+    SectionFactory(course=course, title="Łódź, Kraków, Ελληνικά, Ñoño", summary="Привет, Dvořák", order=9)
+    response = get(client, "courses:syllabus_pdf", course)
+    text = pdf_text(response)
+    assert "Łódź, Kraków, Ελληνικά, Ñoño" in text
+    assert "Привет, Dvořák" in text
+    fonts = {
+        str(font["/BaseFont"])
+        for page in PdfReader(BytesIO(response.content)).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert fonts and all("DejaVuSans" in name for name in fonts)  # embedded subsets, no Helvetica left
+
+
+def test_the_tier_card_says_when_office_hours_are_from_the_runs_slots(client, course, open_run):
+    WeeklySlotFactory(run=open_run, weekday=3, local_time=time(18, 0), timezone="America/New_York")
+    WeeklySlotFactory(run=open_run, weekday=0, local_time=time(8, 0), timezone="Asia/Jerusalem")
+    page = get(client, "courses:landing", course).content.decode()
+    assert "Office hours: Mondays 08:00 Asia/Jerusalem and Thursdays 18:00 America/New_York" in page
+    assert page.count("Office hours: Mondays") == 1  # on the office-hours tier's card only
+    assert "twice a week" not in page
+
+
+def test_the_tier_card_says_nothing_of_office_hours_for_a_run_without_slots(client, course, open_run):
+    page = get(client, "courses:landing", course).content.decode()
+    assert "Office hours:" not in page and "twice a week" not in page
 
 
 def test_site_root_sends_a_visitor_to_the_only_course(client, course):

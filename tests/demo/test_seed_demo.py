@@ -174,3 +174,10 @@ def test_seed_demo_stores_the_lesson_media(seeded):
     lesson = Lesson.objects.exclude(video_file="").first()
     assert default_storage.exists(lesson.video_file.name)
     assert default_storage.exists(lesson.captions.name)
+
+
+def test_the_run_on_sale_lists_its_office_hours_on_the_landing_page(seeded, client):
+    upcoming = Run.objects.get(enrollment_open=True)
+    assert WeeklySlot.objects.filter(run=upcoming).count() == 2
+    page = client.get(seeded.get_absolute_url()).content.decode()
+    assert "Office hours: Mondays 08:00 Asia/Jerusalem and Thursdays 18:00 America/New_York" in page

@@ -1,4 +1,5 @@
 """Enrolling one student by hand in the admin: by email, found case-insensitively or created."""
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -108,3 +109,68 @@ def test_an_extension_and_a_status_given_on_the_add_page_are_kept(client, instru
     assert enrollment.status == Enrollment.Status.CANCELLED
     assert (enrollment.extended_until.year, enrollment.extended_until.month) == (2031, 1)
     assert response["Location"] == reverse("admin:enrollment_enrollment_changelist")
+
+
+def test_moving_an_enrollment_to_a_run_the_student_is_in_is_a_form_error(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    first, second = RunFactory(), RunFactory()
+    user = UserFactory(email="twice@example.com")
+    enrollment = EnrollmentFactory(user=user, run=first, tier=TierFactory(run=first))
+    EnrollmentFactory(user=user, run=second, tier=TierFactory(run=second))
+    data = {"run": second.pk, "tier": second.tiers.get().pk, "source": "admin", "status": "active",
+            "extended_until_0": "", "extended_until_1": "",
+            "emails-TOTAL_FORMS": "0", "emails-INITIAL_FORMS": "0",
+            "extensions-TOTAL_FORMS": "0", "extensions-INITIAL_FORMS": "0"}  # fmt: skip
+    response = client.post(reverse("admin:enrollment_enrollment_change", args=[enrollment.pk]), data)
+    assert response.status_code == 200
+    assert f"twice@example.com is already enrolled in {second}." in response.content.decode()
+    assert Enrollment.objects.get(pk=enrollment.pk).run == first
+
+
+def test_run_and_tier_drop_downs_name_their_course_and_tiers_say_their_run(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    run = RunFactory(title="Spring", slug="spring-26", course__title="WebRTC")
+    tier = TierFactory(run=run, name="Basic")
+    page = client.get(ADD_URL).content.decode()
+    assert "WebRTC – Spring (spring-26)" in page
+    assert f'data-run="{run.pk}"' in page and "WebRTC – Spring – Basic" in page
+    assert "js/admin-tier-by-run.js" in page
+    assert tier.pk
+
+
+def test_the_run_list_shows_slugs(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    RunFactory(slug="webrtc-next")
+    page = client.get(reverse("admin:enrollment_run_changelist")).content.decode()
+    assert "webrtc-next" in page and "column-slug" in page
+
+
+def test_a_tiers_office_hours_flag_must_match_its_kind_and_two_tiers_of_a_kind_are_refused(client):
+    client.force_login(StaffFactory(is_superuser=True))
+    run = RunFactory()
+    data = {"course": run.course_id, "title": run.title, "slug": run.slug, "starts_at_0": "2099-01-01",
+            "starts_at_1": "10:00", "prelaunch_email_days": 2,
+            "tiers-TOTAL_FORMS": "2", "tiers-INITIAL_FORMS": "0",
+            "office_hour_slots-TOTAL_FORMS": "0", "office_hour_slots-INITIAL_FORMS": "0"}  # fmt: skip
+    tier = {"kind": "standard", "name": "S", "price": "10", "currency": "USD", "months": 2}
+    data |= {f"tiers-0-{k}": v for k, v in (tier | {"includes_office_hours": "on"}).items()}
+    data |= {f"tiers-1-{k}": v for k, v in tier.items()}
+    response = client.post(reverse("admin:enrollment_run_change", args=[run.pk]), data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "A standard tier does not include office hours" in page
+    assert not run.tiers.exists()
+
+    data |= {f"tiers-0-{k}": v for k, v in tier.items()}
+    del data["tiers-0-includes_office_hours"]
+    response = client.post(reverse("admin:enrollment_run_change", args=[run.pk]), data)
+    errors = re.findall(r"<ul class=\"errorlist[^>]*>(.*?)</ul>", response.content.decode())
+    assert response.status_code == 200
+    assert "A run has one Standard tier" in str(errors) or "duplicate data for kind" in str(errors), errors
+    assert not run.tiers.exists()
+
+    TierFactory(run=run)  # one standard tier saved already: a new one is still a form error
+    data["tiers-TOTAL_FORMS"] = "1"
+    response = client.post(reverse("admin:enrollment_run_change", args=[run.pk]), data)
+    assert response.status_code == 200 and "A run has one Standard tier" in response.content.decode()
+    assert run.tiers.count() == 1

@@ -7,7 +7,7 @@ workers see them.
 """
 
 import smtplib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -27,6 +27,7 @@ from tests.factories import (
     StaffFactory,
     TierFactory,
     UserFactory,
+    WeeklySlotFactory,
     enrolled_students,
 )
 from tests.workers import free_port, kill_mid_batch, sender_pid, settle
@@ -303,18 +304,36 @@ def test_prelaunch_email_lists_the_sections_and_the_end_of_access(site, mailoutb
     assert "24 December 2030" in text and "24 December 2030" in html  # standard tier: two months
 
 
+SCHEDULE = "Office hours: Mondays 08:00 Asia/Jerusalem and Thursdays 18:00 America/New_York"
+
+
+def two_slots(run):
+    WeeklySlotFactory(run=run, weekday=3, local_time=time(18, 0), timezone="America/New_York")
+    WeeklySlotFactory(run=run, weekday=0, local_time=time(8, 0), timezone="Asia/Jerusalem")
+
+
 @pytest.mark.django_db
 def test_only_the_office_hours_tier_is_told_how_office_hours_work(site, mailoutbox):
-    prelaunch_for(UserFactory(email="standard@example.com"))
-    prelaunch_for(UserFactory(email="oh@example.com"), office_hours=True)
+    two_slots(prelaunch_for(UserFactory(email="standard@example.com")))
+    two_slots(prelaunch_for(UserFactory(email="oh@example.com"), office_hours=True))
 
     emails.deliver_queued()
 
     by_address = {message.to[0]: message for message in mailoutbox}
     for part in parts(by_address["oh@example.com"]):
-        assert "office hours" in part.lower() and "twice a week" in part
+        assert SCHEDULE in part and "twice a week" not in part
     for part in parts(by_address["standard@example.com"]):
-        assert "twice a week" not in part and "office hours" not in part.lower()
+        assert "office hours" not in part.lower()
+
+
+@pytest.mark.django_db
+def test_an_office_hours_tier_of_a_run_without_slots_is_told_nothing_about_office_hours(site, mailoutbox):
+    prelaunch_for(UserFactory(email="oh@example.com"), office_hours=True)
+
+    emails.deliver_queued()
+
+    for part in parts(mailoutbox[0]):
+        assert "office hours" not in part.lower().replace("with office hours", "")
 
 
 @pytest.mark.django_db
@@ -337,6 +356,7 @@ def test_welcome_email_is_a_receipt_and_says_when_and_how(site, mailoutbox):
     run, tier = due_run(office_hours=True)
     run.starts_at = START
     run.save()
+    two_slots(run)
     enrollment = Enrollment.objects.create(user=user, run=run, tier=tier, source=Enrollment.Source.STRIPE)
     Payment.objects.create(reference="pi_123", checkout_session_id="cs_123", enrollment=enrollment,
                            email=user.email, amount_total=40000, currency="EUR",
@@ -353,7 +373,7 @@ def test_welcome_email_is_a_receipt_and_says_when_and_how(site, mailoutbox):
         assert "1 October 2030" in part  # paid just before midnight UTC: already 1 October in Berlin
         assert "Thursday 24 October 2030, 18:00 (Europe/Berlin)" in part
         assert reverse("account_request_login_code") in part
-        assert "twice a week" in part
+        assert SCHEDULE in part
 
 
 def test_amounts_are_shown_in_the_currencys_units():

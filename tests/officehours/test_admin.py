@@ -102,7 +102,7 @@ def test_session_page_shows_registrations_and_questions(staff_client, session, s
 
 def change_form(session, **changes):
     data = {
-        "run": session.run_id, "title": session.title, "starts_at_0": "2099-03-19", "starts_at_1": "22:00:00",
+        "run": session.run_id, "title": session.title, "starts_at_0": "2099-03-19", "starts_at_1": "18:00:00",
         "duration_minutes": session.duration_minutes, "meeting_url": session.meeting_url, "capacity": "",
         "status": session.status, "recording_url": "", "notes": "",
     }  # fmt: skip
@@ -114,7 +114,7 @@ def change_form(session, **changes):
 def test_moving_a_session_in_the_admin_bumps_its_sequence_and_emails_its_students(
     staff_client, session, signed_up, mailoutbox, django_capture_on_commit_callbacks
 ):
-    data = change_form(session, starts_at_0="2099-03-20", starts_at_1="16:00:00", notes="Moved a day.")
+    data = change_form(session, starts_at_0="2099-03-20", starts_at_1="12:00:00", notes="Moved a day.")  # New York
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(reverse("admin:officehours_session_change", args=[session.pk]), data)
 
@@ -202,3 +202,100 @@ def test_a_new_length_or_un_cancelling_bumps_the_sequence_without_email(
     session.refresh_from_db()
     assert (session.status, session.sequence) == (Session.Status.SCHEDULED, 2)
     assert mailoutbox == []
+
+
+def test_an_instructor_in_another_zone_moves_a_session_in_the_slots_zone_and_students_get_that_instant(
+    client, session, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(StaffFactory(is_superuser=True, timezone="Asia/Jerusalem"))
+    berlin = UserFactory(email="berlin@example.com", timezone="Europe/Berlin")
+    tokyo = UserFactory(email="tokyo@example.com", timezone="Asia/Tokyo")
+    for user in (berlin, tokyo):
+        Registration.objects.create(session=session, user=user)
+    url = reverse("admin:officehours_session_change", args=[session.pk])
+
+    page = client.get(url).content.decode()
+    assert "In America/New_York, the zone of this session's weekly slot." in page
+    assert 'value="18:00:00"' in page  # 22:00 UTC shown as the slot's 18:00, not Jerusalem's midnight
+    assert "In UTC" not in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, change_form(session, starts_at_0="2099-03-26", starts_at_1="19:00:00"))
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.starts_at == utc(2099, 3, 26, 23, 0)  # 19:00 in New York (EDT)
+    assert str(session) == "Office hours 2099-03-26 23:00 UTC"
+    by_address = {m.to[0]: m for m in mailoutbox}
+    assert "Friday 27 March 2099, 00:00" in by_address["berlin@example.com"].body
+    assert "(Europe/Berlin)" in by_address["berlin@example.com"].body
+    assert "Friday 27 March 2099, 08:00" in by_address["tokyo@example.com"].body
+    assert "(Asia/Tokyo)" in by_address["tokyo@example.com"].body
+
+
+def test_a_session_without_a_slot_is_typed_in_the_sites_zone(client, run, settings):
+    settings.TIME_ZONE = "Europe/London"
+    client.force_login(StaffFactory(is_superuser=True, timezone="Asia/Jerusalem"))
+    page = client.get(reverse("admin:officehours_session_add")).content.decode()
+    assert "In Europe/London, the site's zone (this session has no weekly slot)." in page
+    data = change_form(Session(run=run, title="Extra", duration_minutes=30, meeting_url="https://x.example/m"),
+                       starts_at_0="2099-07-01", starts_at_1="12:00:00")  # fmt: skip
+    assert client.post(reverse("admin:officehours_session_add"), data).status_code == 302
+    assert Session.objects.get(title="Extra").starts_at == utc(2099, 7, 1, 11, 0)  # BST
+
+
+def test_a_session_of_no_length_is_a_form_error(staff_client, session):
+    url = reverse("admin:officehours_session_change", args=[session.pk])
+    response = staff_client.post(url, change_form(session, duration_minutes=0))
+    assert response.status_code == 200 and "greater than or equal to 1" in response.content.decode()
+    session.refresh_from_db()
+    assert session.duration_minutes == 60
+
+
+def test_saving_weekly_slots_on_the_run_page_generates_its_sessions_once(staff_client):
+    run = RunFactory(starts_at=utc(2099, 3, 1))
+    OfficeHoursTierFactory(run=run, months=4)
+    data = {"course": run.course_id, "title": run.title, "slug": run.slug, "starts_at_0": "2099-03-01",
+            "starts_at_1": "00:00:00", "prelaunch_email_days": 2,
+            "tiers-TOTAL_FORMS": "1", "tiers-INITIAL_FORMS": "1", "tiers-0-id": run.tiers.get().pk,
+            "tiers-0-run": run.pk, "tiers-0-kind": "office-hours", "tiers-0-name": "OH", "tiers-0-price": "1",
+            "tiers-0-currency": "USD", "tiers-0-months": 4, "tiers-0-includes_office_hours": "on",
+            "office_hour_slots-TOTAL_FORMS": "1", "office_hour_slots-INITIAL_FORMS": "0",
+            "office_hour_slots-0-title": "Office hours", "office_hour_slots-0-weekday": THURSDAY,
+            "office_hour_slots-0-local_time": "18:00", "office_hour_slots-0-timezone": "America/New_York",
+            "office_hour_slots-0-duration_minutes": 60, "office_hour_slots-0-meeting_url": "https://m.example/oh",
+            "office_hour_slots-0-capacity": "", "release_overrides-TOTAL_FORMS": "0",
+            "release_overrides-INITIAL_FORMS": "0"}  # fmt: skip
+    url = reverse("admin:enrollment_run_change", args=[run.pk])
+    response = staff_client.post(url, data, follow=True)
+    assert GENERATED.format(run=run, created=17, existing=0) in response.content.decode()
+    slot = run.office_hour_slots.get()
+    data |= {"office_hour_slots-INITIAL_FORMS": "1", "office_hour_slots-0-id": slot.pk,
+             "office_hour_slots-0-run": run.pk, "office_hour_slots-0-capacity": "5"}  # fmt: skip
+    response = staff_client.post(url, data, follow=True)
+    assert GENERATED.format(run=run, created=0, existing=17) in response.content.decode()
+    assert Session.objects.filter(run=run).count() == 17
+
+
+def test_the_session_page_names_the_zone_of_its_end_and_hides_djangos_offset_note(staff_client, session):
+    page = staff_client.get(reverse("admin:officehours_session_change", args=[session.pk])).content.decode()
+    assert "Thu 2099-03-19 19:00 America/New_York" in page
+    assert "css/admin-session.css" in page
+
+
+def test_a_slot_saved_on_its_own_page_generates_its_runs_sessions(staff_client):
+    run = RunFactory(starts_at=utc(2099, 3, 1))
+    OfficeHoursTierFactory(run=run, months=4)
+    data = {"run": run.pk, "title": "Office hours", "weekday": THURSDAY, "local_time": "18:00",
+            "timezone": "America/New_York", "duration_minutes": 60, "meeting_url": "https://m.example/oh",
+            "capacity": ""}  # fmt: skip
+    response = staff_client.post(reverse("admin:officehours_weeklyslot_add"), data, follow=True)
+    assert GENERATED.format(run=run, created=17, existing=0) in response.content.decode()
+    assert Session.objects.filter(run=run).count() == 17
+
+
+def test_the_session_list_shows_a_session_without_a_slot_in_the_sites_zone(staff_client, run, settings):
+    settings.TIME_ZONE = "Europe/London"
+    Session.objects.create(run=run, title="Extra", starts_at=utc(2099, 7, 1, 11), meeting_url="https://x.example/m")
+    page = staff_client.get(reverse("admin:officehours_session_changelist")).content.decode()
+    assert "Wed 2099-07-01 12:00 Europe/London" in page

@@ -83,6 +83,7 @@ class Command(BaseCommand):
             users = self._users(current)
             self._demo_progress(users[0], course, now)
             sessions = self._office_hours(current, now)
+            self._office_hours(upcoming, now)  # the landing page offers the next run: its tier card lists these
         self._store_media()
         self.stdout.write(self.style.SUCCESS(f"Demo course ready: {course.title}"))
         self.stdout.write("")

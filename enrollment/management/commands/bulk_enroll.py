@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from enrollment.bulk import CONCURRENT_CHANGE, PROBLEMS, RosterError, apply_roster, get_run, parse_roster
+from enrollment.bulk import CONCURRENT_CHANGE, PROBLEMS, RosterError, apply_roster, get_run, parse_roster, report_lines
 from enrollment.models import Tier
 
 CANNOT_READ = "Cannot read {file}: {reason}."
@@ -63,28 +63,7 @@ class Command(BaseCommand):
         self.stderr.flush()
 
     def _report(self, result, run):
-        if result.dry_run:
-            self.stdout.write("Dry run: nothing was saved. This is what the file would do:")
-        self.stdout.write(f"{run} ({run.slug}): {result.rows} rows")
-        counts = [
-            ("users created", result.users_created),
-            ("enrollments created", result.created),
-            ("upgraded", result.upgraded),
-            ("unchanged", result.unchanged),
-            ("skipped", len(result.skipped)),
-        ]
-        for label, count in counts:
-            self.stdout.write(f"  {label + ':':<21}{count:>7}")
-        if result.emails_queued:
-            self.stdout.write(f"  pre-launch emails queued for sending: {result.emails_queued}")
-        elif result.emails_skipped:
-            self.stdout.write(f"  pre-launch emails: none (--no-email; {result.emails_skipped} recorded as skipped)")
-        elif result.created and not result.prelaunch_due:
-            when = f"{run.prelaunch_email_at:%Y-%m-%d %H:%M %Z}"
-            self.stdout.write(f"  pre-launch emails: not due yet; the periodic job sends them from {when}")
-        if result.skipped:
-            self.stdout.write("Skipped:")
-            for skipped in result.skipped:
-                self.stdout.write(f"  line {skipped.line}: {skipped.email}: {skipped.reason}")
+        for line in report_lines(result, run):
+            self.stdout.write(line)
         if not result.dry_run:
             self.stdout.write(self.style.SUCCESS("Done."))
