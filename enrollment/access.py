@@ -83,6 +83,14 @@ def _rank(enrollment, at):
     return (0, -ends_at.timestamp())
 
 
+def gives_course_home(enrollment, *, at) -> bool:
+    """Whether the enrollment lets its student into the course home at `at`: active, its window not over.
+
+    CourseAccess.course_home's rule for one enrollment, for lists of students (the announcement emails).
+    """
+    return enrollment.status == Enrollment.Status.ACTIVE and at < enrollment.access_ends_at
+
+
 class CourseAccess:
     """What one user may do in one course at one moment. Loads the user's enrollments once."""
 

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from accounts.models import normalize_email
 
+from . import announcement_admin  # noqa: F401  (registers the announcement admin)
 from .models import Enrollment, Payment, Run, SentEmail, StripeEvent, Tier
 from .services import enroll, get_or_create_student
 
