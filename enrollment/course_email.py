@@ -28,7 +28,7 @@ INVALID_UNSUBSCRIBE_LINK = (
     "This unsubscribe link is not valid: it may have been cut short or changed. Nothing was changed. "
     "Copy the whole link from the email, or choose your email in your settings."
 )
-UNSUBSCRIBED = "You will get no more email of {kind}."
+UNSUBSCRIBED = "You will get no more {kind} by email."
 
 
 def opted_out(kind: str, *, user_field: str = "user") -> Exists:

@@ -7,7 +7,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from enrollment import announcements
+from enrollment import announcements, course_email
 from enrollment.models import Announcement, AnnouncementDismissal, AnnouncementEmail
 
 from .helpers import DEMO_SLUG
@@ -81,3 +81,19 @@ def test_the_instructor_publishes_and_a_student_dismisses_it_with_the_keyboard(l
 
     page.reload()
     expect(page.get_by_text("Office hours move to Thursday")).to_have_count(0)
+
+
+def test_the_email_settings_and_unsubscribe_pages_fit_a_phone_and_pass_axe(live_server, page, demo, log_in):
+    log_in(demo.student)
+    page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
+    token = course_email.unsubscribe_token(demo.student, course_email.Kind.ANNOUNCEMENTS)
+    for path in ("/forum/email/settings/", f"/email/unsubscribe/{token}/"):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH, path
+        assert axe_findings(page) == [], path
+
+    page.goto(f"{live_server.url}/forum/email/settings/")
+    page.get_by_label("No announcement email").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Your email choices were saved.")).to_have_count(1)
+    assert not course_email.wanted(demo.student)[course_email.Kind.ANNOUNCEMENTS]
