@@ -9,6 +9,7 @@ urlpatterns = [
     path("<slug:slug>/faq/", views.faq, name="faq"),
     path("<slug:slug>/syllabus.pdf", views.syllabus_download, name="syllabus_pdf"),
     path("<slug:slug>/learn/", views.course_home, name="home"),
+    path("<slug:slug>/announcements/<int:pk>/dismiss/", views.announcement_dismiss, name="announcement_dismiss"),
     path("<slug:slug>/lessons/<slug:lesson_slug>/", views.lesson_detail, name="lesson"),
     path("<slug:slug>/lessons/<slug:lesson_slug>/complete/", views.lesson_complete, name="lesson_complete"),
     path("<slug:slug>/lessons/<slug:lesson_slug>/position/", views.lesson_position, name="lesson_position"),

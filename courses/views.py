@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from enrollment import announcements
 from enrollment.access import LOGIN_REQUIRED, course_access
 from enrollment.releases import schedule_for
 from enrollment.selectors import latest_enrollment, offered_run
@@ -137,8 +138,25 @@ def course_home(request, slug):
         "syllabus": syllabus,
         "forum": access.forum(),
         "office_hours": access.office_hours(),
+        "announcements": announcements.for_course_home(access),
     }
     return render(request, "courses/course_home.html", context)
+
+
+@require_POST
+def announcement_dismiss(request, slug, pk):
+    """Dismiss an announcement of the course home for this user (the page's script asks for JSON)."""
+    course = course_or_404(request, slug)
+    access = course_access(request.user, course)
+    decision = access.course_home()
+    if not decision:
+        return refuse(request, decision, course=course)
+    announcement = get_object_or_404(announcements.visible_to(access), pk=pk)
+    announcements.dismiss(user=request.user, announcement=announcement)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"dismissed": announcement.pk, "message": announcements.DISMISSED})
+    messages.success(request, announcements.DISMISSED)
+    return redirect("courses:home", course.slug)
 
 
 def _lesson_or_404(request, slug, lesson_slug):

@@ -130,6 +130,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-office-hours-reminders": {"task": "officehours.tasks.send_office_hours_reminders", "schedule": 60.0},
     # Emails about a moved or cancelled session that their task left queued (a worker died mid-batch).
     "send-left-over-change-emails": {"task": "officehours.tasks.send_left_over_change_emails", "schedule": 60.0},
+    # Announcement emails their task left queued (a worker died mid-batch, or its retries ran out).
+    "send-left-over-announcement-emails": {
+        "task": "enrollment.tasks.send_left_over_announcement_emails",
+        "schedule": 60.0,
+    },
 }
 
 AUTH_USER_MODEL = "accounts.User"

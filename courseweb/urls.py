@@ -19,4 +19,5 @@ urlpatterns = [
     path("calendar/", include("officehours.calendar_urls")),
     path("payments/", include("enrollment.urls")),
     path("forum/email/", include("forum.email_urls")),
+    path("email/", include("enrollment.email_urls")),
 ]

@@ -87,6 +87,20 @@ def _rank(enrollment, at):
     return (0, -ends_at.timestamp())
 
 
+def gives_course_home(enrollment, *, at) -> bool:
+    """Whether the enrollment lets its student into the course home at `at`: active, its window not over,
+    and the course published (an unpublished course is 404 to its students).
+
+    CourseAccess.course_home's rule for one enrollment, for lists of students (the announcement emails).
+    Load `enrollment.run.course` with it.
+    """
+    return (
+        enrollment.status == Enrollment.Status.ACTIVE
+        and at < enrollment.access_ends_at
+        and enrollment.run.course.is_published
+    )
+
+
 class CourseAccess:
     """What one user may do in one course at one moment. Loads the user's enrollments once."""
 

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -7,7 +8,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from courses.markdown import render_markdown
 from courses.models import Course, Lesson
+from courseweb.text import one_line
 
 from .window import access_ends_at
 
@@ -262,3 +265,106 @@ class Extension(models.Model):
 
     def __str__(self):
         return f"{self.enrollment} until {self.until:%Y-%m-%d}"
+
+
+class AnnouncementQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False)
+
+
+class Announcement(models.Model):
+    """The instructor's message to every student of a run: on the course home until each dismisses it.
+
+    A draft (no published_at) shows nowhere; publishing it (enrollment.announcements.publish) shows it and
+    queues one email per student with current access, once.
+    """
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="announcements")
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown: **bold**, *italic*, [links](https://…), lists, `code`.")
+    body_html = models.TextField(editable=False, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = AnnouncementQuerySet.as_manager()
+
+    class Meta:
+        ordering = [models.F("published_at").desc(nulls_first=True), "-created_at"]
+        indexes = [models.Index(fields=["run", "published_at"], name="announcement_run_published_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        # The title is an email subject and a heading: one line. The body is sanitised once, here.
+        self.title = one_line(self.title)
+        self.body_html = render_markdown(self.body)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_published(self):
+        return self.published_at is not None
+
+
+class AnnouncementDismissal(models.Model):
+    """A user closed an announcement on their course home: it stays closed."""
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="dismissals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dismissed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "user"], name="one_dismissal_per_announcement_and_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user} dismissed {self.announcement}"
+
+
+class AnnouncementEmail(models.Model):
+    """The email of one announcement to one student: queued when it is published, then sent once (or skipped)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="emails")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="announcement_emails")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["announcement", "enrollment"], name="one_email_per_announcement_and_enrollment"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "queued_at"], name="announcementemail_status_idx")]
+
+    def __str__(self):
+        return f"{self.announcement} to {self.enrollment.user}"
+
+
+class CourseEmailOptOut(models.Model):
+    """A student turned one kind of course email off (every kind is on until then). One row per user and kind."""
+
+    class Kind(models.TextChoices):
+        ANNOUNCEMENTS = "announcements", "Course announcements"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_email_opt_outs")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_opt_out_per_user_and_kind")]
+
+    def __str__(self):
+        return f"{self.user}: no {self.get_kind_display().lower()}"

@@ -9,7 +9,7 @@ from celery import shared_task
 
 from courseweb.mail import MailTask
 
-from . import emails
+from . import announcement_emails, emails
 
 # A beat tick that waited in the broker longer than the beat period (workers down, or busy with a long
 # batch) is dropped when it is finally received: the next tick does the same work.
@@ -41,3 +41,21 @@ def send_due_emails():
     """
     emails.queue_due_prelaunch()
     return emails.deliver_queued() + emails.deliver_extensions()
+
+
+@shared_task(base=MailTask)
+def deliver_announcement(announcement_id):
+    """Email a published announcement to the students it was queued for, once each. Safe to run twice.
+
+    Retried on SMTP errors (see MailTask); what is left when the retries run out goes with the beat sweep.
+    """
+    return announcement_emails.deliver_announcement(announcement_id=announcement_id)
+
+
+@shared_task(expires=SWEEP_EXPIRES)
+def send_left_over_announcement_emails():
+    """Beat job: send the announcement emails a task left queued (its worker died, or its retries ran out).
+
+    Not retried on SMTP errors: what was not sent is still queued at the next tick, a minute later.
+    """
+    return announcement_emails.deliver_left_over()

@@ -56,7 +56,7 @@ INVALID_UNSUBSCRIBE_LINK = (
 )
 UNSUBSCRIBED_FROM_THREAD = "You will get no more email about “{title}”."
 UNSUBSCRIBED_FROM_ALL = "You will get no more forum email."
-EMAIL_MODE_SAVED = "Your forum email choice was saved."
+EMAIL_MODE_SAVED = "Your email choices were saved."
 
 MENTION_PATTERN = re.compile(r"(?<![\w@.])@(\w+)")
 # Mentions in code are not mentions: students paste logs, CSS (@media) and decorators.
@@ -112,7 +112,7 @@ def record_mentions(post: Post, *, at=None) -> list[Mention]:
 
 def unsubscribe_token(user, thread=None) -> str:
     """A signed token for one user: unsubscribe from one thread, or (thread None) from all forum email."""
-    return signing.dumps({"u": user.pk, "t": thread.pk if thread else ALL_THREADS}, salt=UNSUBSCRIBE_SALT)
+    return mail.unsubscribe_token(salt=UNSUBSCRIBE_SALT, user_id=user.pk, t=thread.pk if thread else ALL_THREADS)
 
 
 def unsubscribe_url(user, thread=None) -> str:
@@ -122,7 +122,7 @@ def unsubscribe_url(user, thread=None) -> str:
 def read_unsubscribe_token(token: str) -> tuple[User, Thread | None]:
     """Return the user and thread (None: all forum email) a token names; raise signing.BadSignature if invalid."""
     try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        data = mail.read_unsubscribe_token(token, salt=UNSUBSCRIBE_SALT)
         user = User.objects.get(pk=data["u"])
         thread = None if data["t"] == ALL_THREADS else Thread.objects.get(pk=data["t"])
     except (KeyError, TypeError, ValueError, User.DoesNotExist, Thread.DoesNotExist) as error:
@@ -217,12 +217,7 @@ def author_name(user) -> str:
 
 
 def _headers(list_unsubscribe_url, kind):
-    return {
-        "List-Unsubscribe": f"<{list_unsubscribe_url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "Auto-Submitted": "auto-generated",
-        "X-Courseweb-Email": kind,
-    }
+    return {**mail.one_click_headers(list_unsubscribe_url), "X-Courseweb-Email": kind}
 
 
 def build_post_message(*, user, post: Post, reason: str) -> EmailMultiAlternatives:

@@ -14,7 +14,19 @@ from django.utils import timezone
 from accounts.models import User
 from courses.markdown import render_markdown
 from courses.models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
-from enrollment.models import Enrollment, Payment, ReleaseOverride, Run, SentEmail, StripeEvent, Tier
+from enrollment.models import (
+    Announcement,
+    AnnouncementDismissal,
+    AnnouncementEmail,
+    CourseEmailOptOut,
+    Enrollment,
+    Payment,
+    ReleaseOverride,
+    Run,
+    SentEmail,
+    StripeEvent,
+    Tier,
+)
 from forum.models import Board, ForumSettings, Mention, Post, Subscription, Thread, ThreadRead
 from officehours.models import (
     CalendarFeed,
@@ -205,6 +217,43 @@ class SentEmailFactory(factory.django.DjangoModelFactory):
 
     enrollment = factory.SubFactory(EnrollmentFactory)
     kind = SentEmail.Kind.PRELAUNCH
+
+
+class AnnouncementFactory(factory.django.DjangoModelFactory):
+    """A draft announcement to a run (publish it with enrollment.announcements.publish, or pass published_at)."""
+
+    class Meta:
+        model = Announcement
+
+    run = factory.SubFactory(RunFactory)
+    title = factory.Sequence(lambda n: f"Announcement {n}")
+    body = "Office hours move to **Thursday** this week."
+
+
+class AnnouncementDismissalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AnnouncementDismissal
+
+    announcement = factory.SubFactory(AnnouncementFactory, published_at=factory.LazyFunction(timezone.now))
+    user = factory.SubFactory(UserFactory)
+
+
+class AnnouncementEmailFactory(factory.django.DjangoModelFactory):
+    """A queued announcement email to an enrollment of the announcement's run."""
+
+    class Meta:
+        model = AnnouncementEmail
+
+    announcement = factory.SubFactory(AnnouncementFactory, published_at=factory.LazyFunction(timezone.now))
+    enrollment = factory.SubFactory(EnrollmentFactory, run=factory.SelfAttribute("..announcement.run"))
+
+
+class CourseEmailOptOutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CourseEmailOptOut
+
+    user = factory.SubFactory(UserFactory)
+    kind = CourseEmailOptOut.Kind.ANNOUNCEMENTS
 
 
 # --- forum ---

@@ -10,7 +10,16 @@ from django.utils import timezone
 
 from courses.markdown import render_markdown
 from courses.models import Course, Lesson, LessonProgress, Section
-from tests.factories import EnrollmentFactory, FileResourceFactory, ResourceFactory, RunFactory, UserFactory
+from enrollment import announcements
+from tests.factories import (
+    AnnouncementDismissalFactory,
+    AnnouncementFactory,
+    EnrollmentFactory,
+    FileResourceFactory,
+    ResourceFactory,
+    RunFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +120,23 @@ def test_landing_page_queries_do_not_grow_with_the_course(client, courses):
     large_count = count_queries(client, reverse("courses:landing", args=[large.slug]))
     assert small_count == large_count
     assert large_count <= MAX_QUERIES
+
+
+def test_course_home_announcements_cost_one_query_whatever_their_number(client, courses, monkeypatch):
+    (small, _), _ = courses
+    url = reverse("courses:home", args=[small.slug])
+    student = LessonProgress.objects.filter(lesson__course=small).first().user
+    run = student.enrollments.get(run__course=small).run
+    with monkeypatch.context() as patched:
+        patched.setattr(announcements, "for_course_home", lambda access: [])
+        without = count_queries(client, url)
+
+    AnnouncementFactory(run=run, published_at=timezone.now())
+    one = count_queries(client, url)
+    many = [AnnouncementFactory(run=run, published_at=timezone.now()) for _ in range(30)]
+    for announcement in many[:10]:
+        AnnouncementDismissalFactory(announcement=announcement, user=student)
+    thirty_one = count_queries(client, url)
+
+    assert one == thirty_one == without + 1
+    assert client.get(url).content.decode().count('class="card border-primary-subtle mb-3 announcement"') == 21
