@@ -7,9 +7,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from courses.models import Course
 from tests.factories import (
+    AnnouncementFactory,
     BoardFactory,
     CourseFactory,
     EnrollmentFactory,
@@ -81,6 +83,7 @@ def world():
         "posts": PostFactory(thread=thread, author=student),
         "sessions": session,
         "questions": QuestionFactory(session=session, author=student),
+        "announcements": AnnouncementFactory(run=run, published_at=timezone.now()),
     }
     board = BoardFactory(course=course, slug="questions")
     return {"course": course, "lesson": lesson, "board": board, "student": student, "objects": objects}
