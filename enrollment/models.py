@@ -387,8 +387,12 @@ class ReleaseDigest(models.Model):
     day = models.DateField(help_text="The student's local date of the digest.")
     covers_from = models.DateTimeField()
     covers_until = models.DateTimeField()
-    opened = models.JSONField(default=list, blank=True, help_text="Ids of the lessons that opened, in syllabus order.")
-    updated = models.JSONField(default=list, blank=True, help_text="Ids of the lessons marked updated, in syllabus order.")
+    opened = models.JSONField(
+        default=list, blank=True, help_text="Ids of the lessons that opened, in syllabus order."
+    )
+    updated = models.JSONField(
+        default=list, blank=True, help_text="Ids of the lessons marked updated, in syllabus order."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     queued_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -97,7 +97,8 @@ def test_an_updated_lesson_shows_the_instructors_note_until_the_next_visit(clien
     course, _, lessons, student = scene
     visited(student, course, ago=timedelta(hours=3))
     Lesson.objects.filter(pk=lessons["From the start"].pk).update(
-        content_updated_at=timezone.now() - timedelta(minutes=40), change_note="Re-recorded the video with <b>sound</b>."
+        content_updated_at=timezone.now() - timedelta(minutes=40),
+        change_note="Re-recorded the video with <b>sound</b>.",
     )
     # Updated before the visit: not news.
     Lesson.objects.filter(pk=lessons["Next week"].pk).update(

@@ -4,12 +4,14 @@ In-process (locmem email), with the beat job's two steps called with a chosen `n
 are in test_release_digest_delivery.py. The site's zone is UTC; lessons open at a time of day in it.
 """
 
+import io
 import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -331,3 +333,17 @@ def test_the_beat_schedule_runs_the_digest_job():
     assert entry["schedule"] <= 3600  # at least hourly: each student's morning comes at its own UTC hour
     assert zoneinfo.ZoneInfo(TOKYO)  # the zones the tests use exist here
 
+
+
+def test_the_command_sends_what_is_due_now(mailoutbox):
+    course, _ = build_course()
+    now = datetime.now(UTC)
+    run = RunFactory(course=course, starts_at=now - timedelta(days=10))  # lessons 1 to 3 opened three days ago
+    student("dan", run=run, tier=OfficeHoursTierFactory(run=run), enrolled_at=now - timedelta(days=20))
+    out = io.StringIO()
+
+    call_command("send_release_digests", stdout=out)
+    call_command("send_release_digests", stdout=out)
+
+    assert out.getvalue().splitlines() == ["Release digests: 1 queued, 1 sent.", "Release digests: 0 queued, 0 sent."]
+    assert [lesson_titles(message) for message in mailoutbox] == [["Lesson 1", "Lesson 2", "Lesson 3"]]
