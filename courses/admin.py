@@ -53,6 +53,11 @@ class LessonChangeForm(LessonForm):
         help_text="Students see “Updated” and the note on their course home, and the next release digest tells them.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "change_note" in self.fields:
+            self.fields["change_note"].widget.attrs.update(size=80, style="width: min(100%, 40em)")
+
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("mark_updated") and not (cleaned.get("change_note") or "").strip():

@@ -42,12 +42,12 @@ class Syllabus:
     marks_since: datetime | None = None  # the end of the viewer's previous visit: "new" and "updated" count from it
 
     @property
-    def new_count(self):
-        return sum(1 for section in self.sections for item in section.lessons if item.is_new)
+    def new_lessons(self) -> list[SyllabusLesson]:
+        return [item for section in self.sections for item in section.lessons if item.is_new]
 
     @property
-    def updated_count(self):
-        return sum(1 for section in self.sections for item in section.lessons if item.is_updated)
+    def updated_lessons(self) -> list[SyllabusLesson]:
+        return [item for section in self.sections for item in section.lessons if item.is_updated]
 
     @property
     def lesson_count(self):

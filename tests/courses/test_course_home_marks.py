@@ -76,7 +76,8 @@ def test_a_lesson_that_opened_since_the_last_visit_is_new_until_the_next_visit(c
 
     page = home(client, course)
     assert NEW.findall(page) == ["Opened today"]
-    assert re.search(r"Since your last visit \([^)]+\):\s*1 new lesson, marked below.", page)
+    summary = r'Since your last visit \([^)]+\):\s*<strong>1 new</strong>: <a href="[^"]+/today/">Opened today</a>.'
+    assert re.search(summary, page)
     assert home(client, course).count("mark-new") == 1  # back from a lesson in the same visit: still marked
 
     CourseVisit.objects.filter(user=student).update(last_seen_at=timezone.now() - VISIT_GAP - timedelta(minutes=1))
@@ -108,7 +109,7 @@ def test_an_updated_lesson_shows_the_instructors_note_until_the_next_visit(clien
     page = home(client, course)
     assert UPDATED.findall(page) == ["From the start"]
     assert "What changed (" in page and "Re-recorded the video with &lt;b&gt;sound&lt;/b&gt;." in page
-    assert re.search(r"1 new lesson, 1 updated, marked below.", page)
+    assert re.search(r'<strong>1 updated</strong>: <a href="[^"]+/start/">From the start</a>.', page)
 
     CourseVisit.objects.filter(user=student).update(last_seen_at=timezone.now() - VISIT_GAP - timedelta(minutes=1))
     page = home(client, course)
