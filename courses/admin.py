@@ -3,6 +3,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Max
+from django.utils import timezone
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
 
@@ -10,6 +11,7 @@ from .models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
 SLUG_TAKEN = "The course {course} already has a lesson with the slug {slug!r}; choose another."
 SLUG_TWICE = "Two lessons here have the slug {slug!r}; give each its own."
 SECTION_SLUGS_TAKEN = "{course} already has lessons with the slugs {slugs}: rename them before moving this section."
+CHANGE_NOTE_NEEDED = "Say what changed: students read this note next to the “Updated” mark and in their release digest."
 
 
 class SectionChoiceField(forms.ModelChoiceField):
@@ -39,6 +41,27 @@ class LessonForm(forms.ModelForm):
         error = lesson_slug_error(section=cleaned.get("section"), slug=cleaned.get("slug"), lesson_pk=self.instance.pk)
         if error and "slug" not in self.errors:
             self.add_error("slug", error)
+        return cleaned
+
+
+class LessonChangeForm(LessonForm):
+    """The lesson's own page: it can also mark the lesson as updated for students, with a note of what changed."""
+
+    mark_updated = forms.BooleanField(
+        label="Mark as updated for students",
+        required=False,
+        help_text="Students see “Updated” and the note on their course home, and the next release digest tells them.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "change_note" in self.fields:
+            self.fields["change_note"].widget.attrs.update(size=80, style="width: min(100%, 40em)")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("mark_updated") and not (cleaned.get("change_note") or "").strip():
+            self.add_error("change_note", CHANGE_NOTE_NEEDED)
         return cleaned
 
 
@@ -145,7 +168,7 @@ class ResourceInline(SortableStackedInline):
 
 @admin.register(Lesson)
 class LessonAdmin(NameSiteZone, SortableAdminBase, admin.ModelAdmin):
-    form = LessonForm
+    form = LessonChangeForm
     list_display = ["title", "section", "course", "release_after_days", "is_free_preview", "video_minutes"]
     list_filter = ["course", "section", "is_free_preview"]
     list_select_related = ["section", "course"]
@@ -163,11 +186,25 @@ class LessonAdmin(NameSiteZone, SortableAdminBase, admin.ModelAdmin):
         ),
         ("Video", {"fields": ["video_url", "video_file", "video_minutes", "captions", "transcript"]}),
         ("Text", {"fields": ["body"]}),
+        (
+            "Updates for students",
+            {
+                "fields": ["mark_updated", "change_note", "content_updated_at"],
+                "description": "Changed what students already saw? Tick the box and say what changed.",
+            },
+        ),
     ]
+    readonly_fields = ["content_updated_at"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else fieldsets[:-1]  # a new lesson is new, not updated
 
     def save_model(self, request, obj, form, change):
         if not change or "section" in form.changed_data:  # a new lesson, or one moved: last in its section
             obj.order = (Lesson.objects.filter(section=obj.section).aggregate(last=Max("order"))["last"] or 0) + 1
+        if change and form.cleaned_data.get("mark_updated"):
+            obj.content_updated_at = timezone.now()
         super().save_model(request, obj, form, change)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):

@@ -126,6 +126,17 @@ class Lesson(models.Model):
         "free preview", default=False, help_text="Anyone may open it, also visitors who are not enrolled."
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Set by the instructor ("mark as updated for students" in the admin), not by every save as updated_at is:
+    # students see an "Updated" mark with the note, and the next release digest tells them.
+    content_updated_at = models.DateTimeField(
+        "marked updated for students at", null=True, blank=True, editable=False
+    )
+    change_note = models.CharField(
+        "what changed",
+        max_length=300,
+        blank=True,
+        help_text="One sentence for the students, shown with the “Updated” mark and in the release digest.",
+    )
 
     objects = LessonQuerySet.as_manager()
 
@@ -224,6 +235,26 @@ class LessonProgress(models.Model):
     @property
     def is_completed(self):
         return self.completed_at is not None
+
+
+class CourseVisit(models.Model):
+    """When a user last looked at a course's home, and the visit before: what is "new" on it counts from there.
+
+    One row per user and course, written by courses.services.record_course_visit (one query a page view).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_visits")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="visits")
+    last_seen_at = models.DateTimeField(help_text="The latest view of the course home.")
+    previous_visit_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last view of the visit before this one: marks count from here."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "course"], name="one_visit_per_user_and_course")]
+
+    def __str__(self):
+        return f"{self.user} – {self.course}"
 
 
 class FAQEntry(models.Model):

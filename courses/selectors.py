@@ -17,6 +17,8 @@ class SyllabusLesson:
     opens_at: datetime | None = None
     completed: bool = False
     url: str = ""
+    is_new: bool = False  # opened since the viewer's previous visit
+    is_updated: bool = False  # marked updated by the instructor since then (lesson.change_note says what)
 
 
 @dataclass
@@ -37,6 +39,15 @@ class SyllabusSection:
 class Syllabus:
     sections: list[SyllabusSection]
     continue_lesson: Lesson | None = None
+    marks_since: datetime | None = None  # the end of the viewer's previous visit: "new" and "updated" count from it
+
+    @property
+    def new_lessons(self) -> list[SyllabusLesson]:
+        return [item for section in self.sections for item in section.lessons if item.is_new]
+
+    @property
+    def updated_lessons(self) -> list[SyllabusLesson]:
+        return [item for section in self.sections for item in section.lessons if item.is_updated]
 
     @property
     def lesson_count(self):
@@ -55,7 +66,7 @@ def sections_with_lessons(course: Course):
     """Return the course's sections, each with its lessons prefetched (two queries)."""
     lessons = Lesson.objects.only(
         "id", "course_id", "section_id", "title", "slug", "order", "release_after_days", "release_time",
-        "is_free_preview", "video_minutes", "estimated_minutes",
+        "is_free_preview", "video_minutes", "estimated_minutes", "content_updated_at", "change_note",
     )  # fmt: skip
     return list(course.sections.prefetch_related(Prefetch("lessons", queryset=lessons)))
 
@@ -63,11 +74,13 @@ def sections_with_lessons(course: Course):
 OpensAt = Callable[[Lesson], datetime | None]
 
 
-def syllabus_for(course: Course, *, user=None, at, opens_at: OpensAt) -> Syllabus:
-    """Return the syllabus with the user's ticks and the lesson to continue with.
+def syllabus_for(course: Course, *, user=None, at, opens_at: OpensAt, marks_since: datetime | None = None) -> Syllabus:
+    """Return the syllabus with the user's ticks, the lesson to continue with, and what is new since `marks_since`.
 
     `opens_at(lesson)` says when a lesson opens for the user's run (None: open); the page passes it from
-    the access policy, since runs are not this app's.
+    the access policy, since runs are not this app's. A lesson is "new" when it opened after `marks_since`
+    (the end of the user's previous visit; None marks nothing), "updated" when the instructor marked it so
+    after then and after it opened.
     """
     sections = sections_with_lessons(course)
     # One reverse() for the whole syllabus rather than one per lesson (2,000 in a large course).
@@ -96,10 +109,28 @@ def syllabus_for(course: Course, *, user=None, at, opens_at: OpensAt) -> Syllabu
                 ],
             )
             for section in sections
-        ]
+        ],
+        marks_since=marks_since,
     )
+    if marks_since is not None:
+        for section in syllabus.sections:
+            for item in section.lessons:
+                _mark(item, since=marks_since, at=at)
     syllabus.continue_lesson = _continue_lesson(syllabus, progress)
     return syllabus
+
+
+def _mark(item: SyllabusLesson, *, since: datetime, at: datetime) -> None:
+    if not item.released:
+        return
+    item.is_new = item.opens_at is not None and since < item.opens_at <= at
+    updated_at = item.lesson.content_updated_at
+    item.is_updated = (
+        not item.is_new
+        and updated_at is not None
+        and since < updated_at <= at
+        and (item.opens_at is None or item.opens_at <= updated_at)
+    )
 
 
 def _continue_lesson(syllabus: Syllabus, progress) -> Lesson | None:

@@ -1,9 +1,16 @@
 """Writes to course progress. Callers check access first (enrollment.access)."""
 
-from django.db import transaction
-from django.utils import timezone
+from datetime import UTC, datetime, timedelta
 
-from .models import Lesson, LessonProgress
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .models import CourseVisit, Lesson, LessonProgress
+
+# Views of the course home this close together are one visit: going back and forth between the lessons and
+# the syllabus keeps the "new" marks; they clear at the next visit.
+VISIT_GAP = timedelta(minutes=30)
 
 
 def set_lesson_completed(*, user, lesson: Lesson, completed: bool, now=None) -> LessonProgress:
@@ -33,3 +40,35 @@ def record_video_position(*, user, lesson: Lesson, seconds: float, now=None) -> 
         LessonProgress.objects.filter(pk=progress.pk).update(video_position=seconds, updated_at=now)
         progress.video_position, progress.updated_at = seconds, now
     return progress
+
+
+def record_course_visit(*, user, course, now=None) -> datetime | None:
+    """Record a view of the course home; return the end of the previous visit (None: the first visit).
+
+    One statement (an upsert that returns the row), so that the course home costs one query more: a view
+    more than VISIT_GAP after the last one starts a new visit, and the last one's time becomes the point the
+    marks count from.
+    """
+    now = now or timezone.now()
+    table = connection.ops.quote_name(CourseVisit._meta.db_table)
+    # Postgres and SQLite (3.35+) both speak INSERT … ON CONFLICT … RETURNING; in SET, the table's name is
+    # the row as it was.
+    sql = (
+        f"INSERT INTO {table} (user_id, course_id, last_seen_at, previous_visit_at) VALUES (%s, %s, %s, NULL) "
+        f"ON CONFLICT (user_id, course_id) DO UPDATE SET "
+        f"previous_visit_at = CASE WHEN {table}.last_seen_at < %s THEN {table}.last_seen_at "
+        f"ELSE {table}.previous_visit_at END, "
+        f"last_seen_at = CASE WHEN {table}.last_seen_at < excluded.last_seen_at THEN excluded.last_seen_at "
+        f"ELSE {table}.last_seen_at END "
+        f"RETURNING previous_visit_at"
+    )
+    field = CourseVisit._meta.get_field("last_seen_at")
+    values = [field.get_db_prep_value(value, connection) for value in (now, now - VISIT_GAP)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, course.pk, values[0], values[1]])
+        (previous,) = cursor.fetchone()
+    if isinstance(previous, str):  # SQLite answers raw SQL with text, in UTC
+        previous = parse_datetime(previous)
+    if previous is not None and timezone.is_naive(previous):
+        previous = previous.replace(tzinfo=UTC)
+    return previous

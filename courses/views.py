@@ -19,7 +19,7 @@ from enrollment.selectors import latest_enrollment, offered_run
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
 from .selectors import neighbours, sections_with_lessons, syllabus_for
-from .services import record_video_position, set_lesson_completed
+from .services import record_course_visit, record_video_position, set_lesson_completed
 
 MARKED_COMPLETE = "Lesson marked complete."
 MARKED_INCOMPLETE = "Lesson marked as not complete."
@@ -131,7 +131,10 @@ def course_home(request, slug):
     decision = access.course_home()
     if not decision:
         return refuse(request, decision, course=course)
-    syllabus = syllabus_for(course, user=request.user, at=access.at, opens_at=access.releases.opens_at)
+    marks_since = record_course_visit(user=request.user, course=course, now=access.at)
+    syllabus = syllabus_for(
+        course, user=request.user, at=access.at, opens_at=access.releases.opens_at, marks_since=marks_since
+    )
     context = {
         "course": course,
         "access": access,

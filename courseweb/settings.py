@@ -135,6 +135,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "enrollment.tasks.send_left_over_announcement_emails",
         "schedule": 60.0,
     },
+    # Each student's release digest goes at the first tick after 07:00 in their own zone (a tick is cheap
+    # when nothing is due); a digest a killed worker left queued goes at the next tick.
+    "send-release-digests": {"task": "enrollment.tasks.send_release_digests", "schedule": 600.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"

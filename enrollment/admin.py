@@ -13,7 +13,7 @@ from courses.models import Lesson
 
 from . import announcement_admin  # noqa: F401  (registers the announcement admin)
 from .bulk import CONCURRENT_CHANGE, PROBLEMS, RosterError, apply_roster, parse_roster, report_lines
-from .models import Enrollment, Extension, Payment, ReleaseOverride, Run, SentEmail, StripeEvent, Tier
+from .models import Enrollment, Extension, Payment, ReleaseDigest, ReleaseOverride, Run, SentEmail, StripeEvent, Tier
 from .services import ExtensionRefused, enroll, extend_access, get_or_create_student
 
 ALREADY_IN_RUN = "{email} is already enrolled in {run}."
@@ -375,6 +375,31 @@ class StripeEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "type", "received_at"]
     list_filter = ["type"]
     search_fields = ["event_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReleaseDigest)
+class ReleaseDigestAdmin(admin.ModelAdmin):
+    """Which student got which day's release digest, listing how many lessons: read-only."""
+
+    list_display = ["enrollment", "day", "lessons_opened", "lessons_updated", "status", "sent_at"]
+    list_filter = ["status", "enrollment__run"]
+    list_select_related = ["enrollment__user", "enrollment__run"]
+    search_fields = ["enrollment__user__email"]
+    date_hierarchy = "day"
+
+    @admin.display(description="lessons opened")
+    def lessons_opened(self, obj):
+        return len(obj.opened)
+
+    @admin.display(description="lessons updated")
+    def lessons_updated(self, obj):
+        return len(obj.updated)
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,6 @@
 """Which course emails a student gets, and the signed one-click link that turns one kind off.
 
-Every kind (CourseEmailOptOut.Kind: announcements today; release digests can join with a choice there and a
+Every kind (CourseEmailOptOut.Kind: announcements and release digests; another joins with a choice there and a
 line in WANTED_LABELS) is on until the student turns it off, on the email settings page or with the link in
 each email. A turned-off kind is a CourseEmailOptOut row: senders exclude those users when they queue and
 check again when they send.
@@ -22,6 +22,10 @@ WANTED_LABELS = {
     Kind.ANNOUNCEMENTS: (
         "An email for each announcement",
         "No announcement email (announcements still show on the course home)",
+    ),
+    Kind.DIGESTS: (
+        "A daily email when lessons open or are updated (at most one a day)",
+        "No release digest (new lessons are still marked on the course home)",
     ),
 }
 INVALID_UNSUBSCRIBE_LINK = (

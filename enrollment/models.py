@@ -358,6 +358,7 @@ class CourseEmailOptOut(models.Model):
 
     class Kind(models.TextChoices):
         ANNOUNCEMENTS = "announcements", "Course announcements"
+        DIGESTS = "digests", "Release digests"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="course_email_opt_outs")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -368,3 +369,43 @@ class CourseEmailOptOut(models.Model):
 
     def __str__(self):
         return f"{self.user}: no {self.get_kind_display().lower()}"
+
+
+class ReleaseDigest(models.Model):
+    """One student's email of a day listing the lessons that opened (or were updated) for their run: queued, sent once.
+
+    One row per enrollment and day (the student's local date, see enrollment.release_digests), listing what
+    happened in (covers_from, covers_until]: the next digest starts where this one ends.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="release_digests")
+    day = models.DateField(help_text="The student's local date of the digest.")
+    covers_from = models.DateTimeField()
+    covers_until = models.DateTimeField()
+    opened = models.JSONField(
+        default=list, blank=True, help_text="Ids of the lessons that opened, in syllabus order."
+    )
+    updated = models.JSONField(
+        default=list, blank=True, help_text="Ids of the lessons marked updated, in syllabus order."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "day"], name="one_release_digest_per_enrollment_and_day"),
+            models.CheckConstraint(
+                condition=Q(covers_until__gt=models.F("covers_from")), name="release_digest_covers_a_span"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "queued_at"], name="releasedigest_status_idx")]
+
+    def __str__(self):
+        return f"Release digest of {self.day:%Y-%m-%d} to {self.enrollment.user}"

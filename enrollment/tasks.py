@@ -9,8 +9,10 @@ from celery import shared_task
 
 from courseweb.mail import MailTask
 
-from . import announcement_emails, emails
+from . import announcement_emails, emails, release_digests
 
+# The release digests' tick comes every RELEASE_DIGEST_PERIOD seconds; one older than that is dropped.
+RELEASE_DIGEST_PERIOD = 600
 # A beat tick that waited in the broker longer than the beat period (workers down, or busy with a long
 # batch) is dropped when it is finally received: the next tick does the same work.
 SWEEP_EXPIRES = 55
@@ -59,3 +61,14 @@ def send_left_over_announcement_emails():
     Not retried on SMTP errors: what was not sent is still queued at the next tick, a minute later.
     """
     return announcement_emails.deliver_left_over()
+
+
+@shared_task(expires=RELEASE_DIGEST_PERIOD - 60)
+def send_release_digests():
+    """Beat job: queue each student's release digest that has come due (their local morning), then send the queued.
+
+    Safe to run twice, or on two workers at once (see enrollment.release_digests). Not retried on SMTP
+    errors: what was not sent is still queued at the next tick.
+    """
+    release_digests.queue_due()
+    return release_digests.deliver_queued()

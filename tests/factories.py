@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from courses.markdown import render_markdown
-from courses.models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
+from courses.models import Course, CourseVisit, FAQEntry, Lesson, LessonProgress, Resource, Section
 from enrollment.models import (
     Announcement,
     AnnouncementDismissal,
@@ -21,6 +21,7 @@ from enrollment.models import (
     CourseEmailOptOut,
     Enrollment,
     Payment,
+    ReleaseDigest,
     ReleaseOverride,
     Run,
     SentEmail,
@@ -100,6 +101,18 @@ class LessonProgressFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     lesson = factory.SubFactory(LessonFactory)
+
+
+class CourseVisitFactory(factory.django.DjangoModelFactory):
+    """A user's last view of a course home (an hour ago), the visit before a day earlier."""
+
+    class Meta:
+        model = CourseVisit
+
+    user = factory.SubFactory(UserFactory)
+    course = factory.SubFactory(CourseFactory)
+    last_seen_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    previous_visit_at = factory.LazyAttribute(lambda visit: visit.last_seen_at - timedelta(days=1))
 
 
 class RunFactory(factory.django.DjangoModelFactory):
@@ -254,6 +267,21 @@ class CourseEmailOptOutFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     kind = CourseEmailOptOut.Kind.ANNOUNCEMENTS
+
+
+class ReleaseDigestFactory(factory.django.DjangoModelFactory):
+    """A queued release digest of today listing one lesson of the enrollment's course that opened yesterday."""
+
+    class Meta:
+        model = ReleaseDigest
+
+    enrollment = factory.SubFactory(EnrollmentFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    covers_from = factory.LazyFunction(lambda: timezone.now() - timedelta(days=2))
+    covers_until = factory.LazyFunction(timezone.now)
+    opened = factory.LazyAttribute(
+        lambda digest: [LessonFactory(section__course=digest.enrollment.run.course, release_after_days=1).pk]
+    )
 
 
 # --- forum ---
