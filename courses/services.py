@@ -24,6 +24,16 @@ def set_lesson_completed(*, user, lesson: Lesson, completed: bool, now=None) -> 
     return progress
 
 
+def record_lesson_opened(*, user, lesson: Lesson, now=None) -> LessonProgress:
+    """Return the student's progress of the lesson, recording the first time they opened it (the dashboard counts
+    openings). Opening it again changes nothing: where to continue follows what the student did, not what they saw.
+    """
+    progress, _ = LessonProgress.objects.get_or_create(
+        user=user, lesson=lesson, defaults={"updated_at": now or timezone.now()}
+    )
+    return progress
+
+
 def record_video_position(*, user, lesson: Lesson, seconds: float, now=None) -> LessonProgress:
     """Remember where the student is in the lesson's video, so the next visit resumes there.
 

@@ -134,3 +134,17 @@ def test_record_video_position_returns_the_furthest_point(lesson, student):
     progress = record_video_position(user=student, lesson=lesson, seconds=10)
 
     assert (progress.video_position, progress.furthest_position) == (10, 40)
+
+
+def test_opening_a_lesson_records_the_first_opening_only(client, student, lesson):
+    client.get(lesson.get_absolute_url())
+    first = LessonProgress.objects.get(user=student, lesson=lesson)
+    client.get(lesson.get_absolute_url())
+
+    again = LessonProgress.objects.get(user=student, lesson=lesson)
+    assert (again.pk, again.updated_at, again.completed_at, again.video_position) == (
+        first.pk,
+        first.updated_at,
+        None,
+        0,
+    )
