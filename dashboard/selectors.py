@@ -95,8 +95,12 @@ class RunFacts:
     def video_seconds(self) -> int:
         return sum(lesson.video_minutes * 60 for lesson in self.lessons)
 
+    def opens_at(self, lesson) -> datetime:
+        """When the lesson opens for the run; one "open from the start" opens with the run."""
+        return self.schedule.opens_at(lesson) or self.run.starts_at
+
     def released_count(self, *, at: datetime) -> int:
-        return sum(1 for lesson in self.lessons if self.schedule.is_released(lesson, at=at))
+        return sum(1 for lesson in self.lessons if self.opens_at(lesson) <= at)
 
     @property
     def released_now(self) -> int:
@@ -320,7 +324,7 @@ def lesson_stats(facts: RunFacts) -> list[LessonStats]:
     stats = []
     for lesson in facts.lessons:
         row = by_lesson.get(lesson.pk, {})
-        item = LessonStats(lesson=lesson, opens_at=facts.schedule.opens_at(lesson), students=total)
+        item = LessonStats(lesson=lesson, opens_at=facts.opens_at(lesson), students=total)
         item.opened, item.completed = row.get("opened", 0), row.get("completed", 0)
         if lesson.video_minutes:
             item.average_watched = row.get("average_watched") or 0.0
@@ -382,8 +386,8 @@ def student_lessons(facts: RunFacts, *, user) -> list[LessonLine]:
             lines.append(LessonLine(lesson, "completed", mine.completed_at))
         elif mine:
             lines.append(LessonLine(lesson, "opened", mine.updated_at))
-        elif not facts.schedule.is_released(lesson, at=facts.now):
-            lines.append(LessonLine(lesson, "not released", facts.schedule.opens_at(lesson)))
+        elif facts.opens_at(lesson) > facts.now:
+            lines.append(LessonLine(lesson, "not released", facts.opens_at(lesson)))
         else:
             lines.append(LessonLine(lesson, "not opened", None))
     return lines
@@ -396,8 +400,8 @@ class EmailLine:
     status: str
 
 
-def emails_to(enrollment: Enrollment, *, change_emails) -> list[EmailLine]:
-    """Return every email the course sent (or queued) to the student, newest first (three queries + the given)."""
+def emails_to(enrollment: Enrollment, *, extensions, change_emails) -> list[EmailLine]:
+    """Return every email the course sent (or queued) to the student, newest first (two queries + the given)."""
     lines = [
         EmailLine(e.sent_at or e.queued_at, e.get_kind_display(), e.get_status_display())
         for e in enrollment.emails.all()
@@ -405,7 +409,7 @@ def emails_to(enrollment: Enrollment, *, change_emails) -> list[EmailLine]:
     lines += [
         EmailLine(e.sent_at or e.created_at, f"Access extended to {e.until.astimezone(site_zone()):%d %B %Y}",
                   e.get_status_display())
-        for e in enrollment.extensions.all()
+        for e in extensions
     ]  # fmt: skip
     lines += [
         EmailLine(e.sent_at or e.queued_at, f"Announcement: {e.announcement.title}", e.get_status_display())

@@ -193,14 +193,16 @@ def student(request, slug, pk):
     enrollment = get_object_or_404(Enrollment.objects.select_related("user", "tier", "run"), run=run, pk=pk)
     facts = selectors.run_facts(run)
     user = enrollment.user
+    extensions = list(enrollment.extensions.all())
+    change_emails = change_emails_to(run=run, user=user)
     context = _context(
         request, run, facts, "students",
         enrollment=enrollment, student=user,
         lessons=selectors.student_lessons(facts, user=user),
         threads=threads_of_author(course=run.course, user=user),
         registrations=registrations_of(run=run, user=user),
-        emails=selectors.emails_to(enrollment, change_emails=change_emails_to(run=run, user=user)),
-        extensions=list(enrollment.extensions.all()),
+        emails=selectors.emails_to(enrollment, extensions=extensions, change_emails=change_emails),
+        extensions=extensions,
         form=ExtendAccessForm(),
         next=request.get_full_path(),
     )  # fmt: skip
