@@ -18,9 +18,10 @@ The definitions, made here and nowhere else (the pages, the CSV and the tests us
 
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
@@ -28,7 +29,7 @@ from django.db.models import (
     DateTimeField,
     F,
     FloatField,
-    IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -60,9 +61,9 @@ SHOW_CHOICES = [
 ]
 # Sort keys offered by the table, and what each orders by (ties by name, then enrollment).
 SORTS = {
-    "name": ["user__last_name", "user__first_name", "user__email"],
-    "email": ["user__email"],
-    "tier": ["tier__name"],
+    "name": ["student_last_name", "student_first_name", "student_email"],
+    "email": ["student_email"],
+    "tier": ["tier_name"],
     "enrolled": ["enrolled_at"],
     "access_ends": ["access_ends"],
     "last_activity": ["last_activity"],
@@ -159,28 +160,16 @@ def parse_filters(params, *, facts: RunFacts) -> Filters:
     )
 
 
-def _count(progress):
-    counted = progress.order_by().values("user").annotate(n=Count("pk")).values("n")[:1]
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
 def students(facts: RunFacts, filters: Filters | None = None) -> QuerySet:
     """Return the run's active enrollments, one per student, annotated with the table's numbers, filtered and sorted.
 
-    One query for any number of students (plus a COUNT when paged): every number is a correlated subquery.
+    One query for any number of students (plus a COUNT when paged): the progress numbers are aggregates over one
+    join to the student's progress (GROUP BY the enrollment), the last forum post a correlated subquery.
     """
     filters = filters or Filters()
-    course_id = facts.run.course_id
-    progress = LessonProgress.objects.filter(user=OuterRef("user_id"), lesson__course_id=course_id)
-    length = F("lesson__video_minutes") * 60.0
-    watched = (
-        progress.filter(lesson__video_minutes__gt=0)
-        .order_by()
-        .values("user")
-        .annotate(s=Sum(Least(F("furthest_position"), length)))
-        .values("s")[:1]
-    )
-    last_progress = progress.order_by("-updated_at").values("updated_at")[:1]
+    in_course = Q(user__lesson_progress__lesson__course_id=facts.run.course_id)
+    # Integer and float8 arithmetic only: a literal like 60.0 is NUMERIC in Postgres, many times slower per row.
+    length = F("user__lesson_progress__lesson__video_minutes") * 60
     last_post = posts_in_course(course=facts.course).filter(author=OuterRef("user_id"))
     last_post = last_post.order_by("-created_at").values("created_at")[:1]
     window_end = Case(
@@ -189,20 +178,32 @@ def students(facts: RunFacts, filters: Filters | None = None) -> QuerySet:
     )
     rows = (
         Enrollment.objects.filter(run=facts.run, status=Enrollment.Status.ACTIVE)
-        .select_related("user", "tier")
         .alias(
-            last_progress=Subquery(last_progress, output_field=DateTimeField()),
+            last_progress=Max("user__lesson_progress__updated_at", filter=in_course),
             last_post=Subquery(last_post, output_field=DateTimeField()),
             window_end=window_end,
         )
         .annotate(
-            opened=_count(progress),
-            completed=_count(progress.filter(completed_at__isnull=False)),
-            watched_seconds=Coalesce(Subquery(watched, output_field=FloatField()), 0.0),
+            # The student's and the tier's fields as aggregates (one value per group), not select_related: the
+            # GROUP BY stays the enrollment's key alone, so Postgres estimates one group per student. Grouped by
+            # more keys it multiplies their counts, overestimates the query and compiles it with JIT (10× slower).
+            student_email=Max("user__email"),
+            student_first_name=Max("user__first_name"),
+            student_last_name=Max("user__last_name"),
+            tier_name=Max("tier__name"),
+            opened=Count("user__lesson_progress", filter=in_course),
+            completed=Count(
+                "user__lesson_progress", filter=in_course & Q(user__lesson_progress__completed_at__isnull=False)
+            ),
+            watched_seconds=Coalesce(
+                Sum(Least(F("user__lesson_progress__furthest_position"), length, output_field=FloatField()),
+                    filter=in_course & Q(user__lesson_progress__lesson__video_minutes__gt=0)),
+                0.0,
+            ),
             last_activity=Greatest(Coalesce("last_progress", "last_post"), Coalesce("last_post", "last_progress")),
-            access_ends=Greatest(Coalesce("extended_until", "window_end"), "window_end"),
+            access_ends=Max(Greatest(Coalesce("extended_until", "window_end"), "window_end")),
         )
-    )
+    )  # fmt: skip
     if filters.tier:
         rows = rows.filter(tier_id=filters.tier)
     if filters.show == NOT_STARTED:
@@ -215,7 +216,7 @@ def students(facts: RunFacts, filters: Filters | None = None) -> QuerySet:
     for name in SORTS[filters.sort]:
         expression = F(name)
         order.append(expression.desc(nulls_last=True) if filters.descending else expression.asc(nulls_first=True))
-    return rows.order_by(*order, "user__email", "pk")
+    return rows.order_by(*order, "student_email", "pk")
 
 
 @dataclass(frozen=True)
@@ -247,11 +248,10 @@ def student_cells(row: Enrollment, *, facts: RunFacts, zone) -> list[str]:
     def when(moment, fmt="%Y-%m-%d %H:%M"):
         return moment.astimezone(zone).strftime(fmt) if moment else "never"
 
-    user = row.user
     return [
-        user.get_full_name() or user.email,
-        user.email,
-        row.tier.name,
+        f"{row.student_first_name} {row.student_last_name}".strip() or row.student_email,
+        row.student_email,
+        row.tier_name,
         when(row.enrolled_at, "%Y-%m-%d"),
         when(row.access_ends, "%Y-%m-%d"),
         when(row.last_activity),
@@ -303,20 +303,22 @@ def student_count(facts: RunFacts) -> int:
 def lesson_stats(facts: RunFacts) -> list[LessonStats]:
     """Return each lesson's funnel and drop-off among the run's active students (two queries)."""
     total = student_count(facts)
-    length = F("lesson__video_minutes") * 60.0
+    length = F("lesson__video_minutes") * 60  # integers and float8 only (see students())
+    # Reached step k: furthest / length >= k / STEPS, compared without division as furthest * STEPS >= length * k.
     reached = {
-        f"reached_{step}": Count("pk", filter=Q(furthest_position__gte=length * step / DROP_OFF_STEPS))
+        f"reached_{step}": Count("pk", filter=Q(scaled_furthest__gte=length * step))
         for step in range(DROP_OFF_STEPS + 1)
     }
     students_of_run = Enrollment.objects.filter(run=facts.run, status=Enrollment.Status.ACTIVE).values("user_id")
     aggregated = (
         LessonProgress.objects.filter(lesson__course_id=facts.run.course_id, user_id__in=students_of_run)
+        .alias(scaled_furthest=F("furthest_position") * DROP_OFF_STEPS)
         .order_by()
         .values("lesson_id")
         .annotate(
             opened=Count("pk"),
             completed=Count("pk", filter=Q(completed_at__isnull=False)),
-            average_watched=Avg(Least(F("furthest_position") / NullIf(length, 0.0), Value(1.0))),
+            average_watched=Avg(Least(F("furthest_position") / NullIf(length, 0), Value(1), output_field=FloatField())),
             **reached,
         )
     )
@@ -343,7 +345,7 @@ class ActiveDay:
 
 
 def activity(facts: RunFacts, *, days=ACTIVITY_DAYS) -> list[ActiveDay]:
-    """Return how many of the run's students were active on each of the last `days` days, oldest first (2 queries).
+    """Return how many of the run's students were active on each of the last `days` days, oldest first (one query).
 
     A student counts once a day however much they did (see the module's definition of "active").
     """
@@ -352,17 +354,19 @@ def activity(facts: RunFacts, *, days=ACTIVITY_DAYS) -> list[ActiveDay]:
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     students_of_run = Enrollment.objects.filter(run=facts.run, status=Enrollment.Status.ACTIVE).values("user_id")
-    pairs = set()
     progress = LessonProgress.objects.filter(lesson__course_id=facts.run.course_id, user_id__in=students_of_run)
-    for stamp in ("updated_at", "completed_at"):
-        touched = progress.filter(**{f"{stamp}__gte": since}).annotate(day=TruncDate(stamp, tzinfo=zone))
-        pairs.update(touched.order_by().values_list("user_id", "day").distinct())
+    touched = [
+        progress.filter(**{f"{stamp}__gte": since}).annotate(day=TruncDate(stamp, tzinfo=zone)).order_by()
+        .values_list("user_id", "day")
+        for stamp in ("updated_at", "completed_at")
+    ]  # fmt: skip
     posts = posts_in_course(course=facts.course).filter(author_id__in=students_of_run, created_at__gte=since)
-    pairs.update(posts.annotate(day=TruncDate("created_at", tzinfo=zone)).order_by().values_list("author_id", "day")
-                 .distinct())  # fmt: skip
-    per_day = {}
-    for _user, day in pairs:
-        per_day[day] = per_day.get(day, 0) + 1
+    touched.append(posts.annotate(day=TruncDate("created_at", tzinfo=zone)).order_by().values_list("author_id", "day"))
+    # UNION keeps one row per student and day; Django cannot GROUP BY over a union, so the count is wrapped by hand.
+    sql, params = touched[0].union(*touched[1:]).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT day, COUNT(*) FROM ({sql}) active_days GROUP BY day", params)
+        per_day = {day if isinstance(day, date) else date.fromisoformat(day): count for day, count in cursor.fetchall()}
     return [ActiveDay(first + timedelta(days=n), per_day.get(first + timedelta(days=n), 0)) for n in range(days)]
 
 

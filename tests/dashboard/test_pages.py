@@ -167,9 +167,7 @@ def test_student_page_shows_everything_about_them_and_extends(staff_client, klas
 def test_unanswered_queue(staff_client, klass):
     now = timezone.now()
     cy, dee, ada = (klass.students[name].user for name in ("cy", "dee", "ada"))
-    ThreadFactory(
-        course=klass.course, author=cy, title="Oldest open question", created_at=now - timedelta(days=5)
-    )
+    ThreadFactory(course=klass.course, author=cy, title="Oldest open question", created_at=now - timedelta(days=5))
     student_reply = ThreadFactory(course=klass.course, author=dee, title="Only a student replied",
                                   created_at=now - timedelta(days=1))  # fmt: skip
     PostFactory(thread=student_reply, author=ada)

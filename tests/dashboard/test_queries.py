@@ -33,7 +33,7 @@ MAX_QUERIES = {
     "students": 8,
     "students_csv": 7,
     "lessons": 8,
-    "activity": 9,
+    "activity": 7,
     "unanswered": 6,
     "student": 15,
 }
