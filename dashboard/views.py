@@ -60,8 +60,8 @@ def index(request):
 
 
 @staff_only
-def students(request, slug):
-    run = _run_or_404(slug)
+def students(request, run_slug):
+    run = _run_or_404(run_slug)
     facts = selectors.run_facts(run)
     filters = selectors.parse_filters(request.GET, facts=facts)
     page = Paginator(selectors.students(facts, filters), PER_PAGE).get_page(request.GET.get("page"))
@@ -98,9 +98,9 @@ class _Echo:
 
 
 @staff_only
-def students_csv(request, slug):
+def students_csv(request, run_slug):
     """Stream exactly the rows the table shows for the same filters and sort, all pages of them."""
-    run = _run_or_404(slug)
+    run = _run_or_404(run_slug)
     facts = selectors.run_facts(run)
     filters = selectors.parse_filters(request.GET, facts=facts)
     zone = timezone.get_current_timezone()
@@ -122,9 +122,9 @@ def students_csv(request, slug):
 
 @staff_only
 @require_POST
-def extend(request, slug):
+def extend(request, run_slug):
     """Extend the ticked students' access through the service the admin action uses, with its messages."""
-    run = _run_or_404(slug)
+    run = _run_or_404(run_slug)
     back = request.POST.get("next", "")
     if not back.startswith(reverse("dashboard:students", args=[run.slug])) or not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}
@@ -150,8 +150,8 @@ def extend(request, slug):
 
 
 @staff_only
-def lessons(request, slug):
-    run = _run_or_404(slug)
+def lessons(request, run_slug):
+    run = _run_or_404(run_slug)
     facts = selectors.run_facts(run)
     stats = selectors.lesson_stats(facts)
     funnel_rows, funnel_height = charts.funnel(stats)
@@ -165,8 +165,8 @@ def lessons(request, slug):
 
 
 @staff_only
-def activity(request, slug):
-    run = _run_or_404(slug)
+def activity(request, run_slug):
+    run = _run_or_404(run_slug)
     facts = selectors.run_facts(run)
     days = selectors.activity(facts)
     bars, top = charts.day_bars(days)
@@ -178,8 +178,8 @@ def activity(request, slug):
 
 
 @staff_only
-def unanswered(request, slug):
-    run = _run_or_404(slug)
+def unanswered(request, run_slug):
+    run = _run_or_404(run_slug)
     context = _context(
         request, run, None, "unanswered",
         threads=unanswered_threads(course=run.course), questions=unanswered_questions(run=run),
@@ -188,8 +188,8 @@ def unanswered(request, slug):
 
 
 @staff_only
-def student(request, slug, pk):
-    run = _run_or_404(slug)
+def student(request, run_slug, pk):
+    run = _run_or_404(run_slug)
     enrollment = get_object_or_404(Enrollment.objects.select_related("user", "tier", "run"), run=run, pk=pk)
     facts = selectors.run_facts(run)
     user = enrollment.user

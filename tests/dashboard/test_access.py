@@ -43,7 +43,7 @@ def test_the_resolver_finds_every_dashboard_page():
 
 
 def url_for(name, parameters, klass):
-    values = {"slug": klass.run.slug, "pk": klass.students["ada"].pk}
+    values = {"run_slug": klass.run.slug, "pk": klass.students["ada"].pk}
     return reverse(name, kwargs={parameter: values[parameter] for parameter in parameters})
 
 
