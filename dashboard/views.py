@@ -92,6 +92,11 @@ def _sort_link(column, filters, query):
     return f"?{urlencode({**query, 'sort': param})}", state
 
 
+def _inert(cell: str) -> str:
+    """Keep a spreadsheet from running a cell as a formula (a student may name themselves "=HYPERLINK(…)")."""
+    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -112,7 +117,7 @@ def students_csv(request, run_slug):
     def lines():
         yield writer.writerow(header)
         for row in selectors.students(facts, filters).iterator(chunk_size=500):
-            yield writer.writerow(selectors.student_cells(row, facts=facts, zone=zone))
+            yield writer.writerow([_inert(cell) for cell in selectors.student_cells(row, facts=facts, zone=zone)])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     suffix = f"-{filters.show}" if filters.show else ""

@@ -111,6 +111,11 @@ def test_extend_several_from_the_table(live_server, page, log_in, cohort):
     assert page.url.endswith("?show=behind")
     assert sorted(e.enrollment.user.first_name for e in Extension.objects.all()) == ["Dee", "Finn"]
 
+    page.get_by_label("Choose every student on this page").check()
+    expect(page.locator("#students tbody input[name=enrollment]:checked")).to_have_count(4)
+    page.get_by_label("Choose every student on this page").uncheck()
+    expect(page.locator("#students tbody input[name=enrollment]:checked")).to_have_count(0)
+
 
 @pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
 def test_dashboard_pages_pass_axe_and_fit_a_phone(live_server, page, log_in, cohort, width):

@@ -205,3 +205,12 @@ def test_admin_links_to_the_dashboard(client, klass):
     assert reverse("dashboard:index") in index
     run_page = client.get(reverse("admin:enrollment_run_change", args=[klass.run.pk])).content.decode()
     assert reverse("dashboard:students", args=[klass.run.slug]) in run_page
+
+
+def test_csv_cells_never_run_as_formulas(staff_client, klass):
+    user = klass.students["dee"].user
+    user.first_name, user.last_name = '=HYPERLINK("http://evil.example")', ""
+    user.save()
+    rows = csv_rows(staff_client.get(reverse("dashboard:students_csv", args=[klass.run.slug])))
+    assert '\'=HYPERLINK("http://evil.example")' in [row[0] for row in rows]
+    assert not any(cell.startswith("=") for row in rows for cell in row)
