@@ -404,7 +404,7 @@ class EmailLine:
     status: str
 
 
-def emails_to(enrollment: Enrollment, *, extensions, change_emails) -> list[EmailLine]:
+def emails_to(enrollment: Enrollment, *, extensions, change_emails, reminders=()) -> list[EmailLine]:
     """Return every email the course sent (or queued) to the student, newest first (two queries + the given)."""
     lines = [
         EmailLine(e.sent_at or e.queued_at, e.get_kind_display(), e.get_status_display())
@@ -424,4 +424,10 @@ def emails_to(enrollment: Enrollment, *, extensions, change_emails) -> list[Emai
                   e.get_status_display())
         for e in change_emails
     ]  # fmt: skip
+    lines += [
+        EmailLine(
+            r.sent_at, f"Office hours reminder ({r.get_kind_display().lower()}): {r.registration.session}", "Sent"
+        )
+        for r in reminders
+    ]
     return sorted(lines, key=lambda line: line.when, reverse=True)

@@ -19,7 +19,7 @@ from enrollment.admin import EXTENDED, ExtendAccessForm
 from enrollment.models import Enrollment, Run
 from enrollment.services import ExtensionRefused, extend_access
 from forum.selectors import threads_of_author, unanswered_threads
-from officehours.selectors import change_emails_to, registrations_of, unanswered_questions
+from officehours.selectors import change_emails_to, registrations_of, reminders_to, unanswered_questions
 
 from . import charts, selectors
 
@@ -200,13 +200,14 @@ def student(request, run_slug, pk):
     user = enrollment.user
     extensions = list(enrollment.extensions.all())
     change_emails = change_emails_to(run=run, user=user)
+    reminders = reminders_to(run=run, user=user)
     context = _context(
         request, run, facts, "students",
         enrollment=enrollment, student=user,
         lessons=selectors.student_lessons(facts, user=user),
         threads=threads_of_author(course=run.course, user=user),
         registrations=registrations_of(run=run, user=user),
-        emails=selectors.emails_to(enrollment, extensions=extensions, change_emails=change_emails),
+        emails=selectors.emails_to(enrollment, extensions=extensions, change_emails=change_emails, reminders=reminders),
         extensions=extensions,
         form=ExtendAccessForm(),
         next=request.get_full_path(),

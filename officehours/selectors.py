@@ -10,7 +10,7 @@ from django.utils import timezone
 from courses.models import Course
 from enrollment.access import CourseAccess
 
-from .models import CalendarFeed, ChangeEmail, Question, QuestionVote, Registration, Session, WeeklySlot
+from .models import CalendarFeed, ChangeEmail, Question, QuestionVote, Registration, Reminder, Session, WeeklySlot
 
 # A feed keeps the sessions of the last weeks, so that calendar apps do not drop what already happened.
 FEED_KEEPS_PAST = timedelta(days=30)
@@ -160,3 +160,9 @@ def change_emails_to(*, run, user):
     """Return the session-change emails of the user's sign-ups for the run's sessions, newest first (one query)."""
     return list(ChangeEmail.objects.filter(registration__session__run=run, registration__user=user)
                 .select_related("registration__session").order_by("-queued_at"))  # fmt: skip
+
+
+def reminders_to(*, run, user):
+    """Return the reminder emails sent for the user's sign-ups for the run's sessions (one query)."""
+    return list(Reminder.objects.filter(registration__session__run=run, registration__user=user)
+                .select_related("registration__session"))  # fmt: skip

@@ -23,6 +23,7 @@ from tests.factories import (
     PostFactory,
     QuestionFactory,
     RegistrationFactory,
+    ReminderFactory,
     RunFactory,
     SentEmailFactory,
     SessionFactory,
@@ -137,7 +138,7 @@ def test_student_page_shows_everything_about_them_and_extends(staff_client, klas
     thread = ThreadFactory(course=klass.course, author=bob.user, title="Bob asks about TURN")
     ThreadFactory(author=bob.user, title="A thread in another course")
     session = SessionFactory(run=klass.run, title="Tuesday office hours")
-    RegistrationFactory(session=session, user=bob.user)
+    ReminderFactory(registration=RegistrationFactory(session=session, user=bob.user))
     SentEmailFactory(enrollment=bob, kind=SentEmail.Kind.WELCOME, status=SentEmail.Status.SENT)
     AnnouncementEmailFactory(enrollment=bob, announcement=AnnouncementFactory(run=klass.run, title="Week two"))
     url = reverse("dashboard:student", args=[klass.run.slug, bob.pk])
@@ -151,6 +152,7 @@ def test_student_page_shows_everything_about_them_and_extends(staff_client, klas
     assert thread.title in page and "A thread in another course" not in page
     assert "Tuesday office hours" in page
     assert "Welcome and receipt" in page and "Announcement: Week two" in page
+    assert "Office hours reminder (a day before): Tuesday office hours" in page
     assert timezone.localtime(bob.access_ends_at).strftime("%-d %b %Y") in page
 
     until = timezone.localdate() + timedelta(days=500)

@@ -35,7 +35,7 @@ MAX_QUERIES = {
     "lessons": 8,
     "activity": 7,
     "unanswered": 6,
-    "student": 15,
+    "student": 16,
 }
 
 
