@@ -14,6 +14,8 @@ Builds its own data in a scratch database, then prints three tables:
    plain smtplib loop over one connection (bench/emails.py; needs REDIS_URL, else the table says skipped).
 5. the forum (bench/forum.py): its thread list and a page of a 500-post thread join table 1, and search latency
    over 100,000 posts is timed in-process (Postgres only, else the table says skipped).
+6. the instructor's dashboard of a run of 2,000 students (bench/dashboard.py): its pages join table 1, and their
+   queries and time (the CSV export too) are counted in-process.
 
 Database: DATABASE_URL if set (Postgres only: the script creates the database it names, which must not
 exist yet, and drops it at the end), else a temporary SQLite file. Traffic goes to 127.0.0.1 only, is
@@ -115,6 +117,9 @@ def parse_args():
         "--emails", type=int, default=1000, help="pre-launch emails a round (default 1000; 0 skips them)"
     )
     parser.add_argument("--email-rounds", type=int, default=3, help="pre-launch email rounds (default 3)")
+    parser.add_argument(
+        "--dashboard-students", type=int, default=2000, help="students in the dashboard's run (default 2000)"
+    )
     parser.add_argument(
         "--search-posts", type=int, default=100_000, help="posts to search over (default 100000; 0 skips it)"
     )
@@ -893,6 +898,9 @@ def main():
         from bench.forum import forum_pages
 
         forum = forum_pages(course_slug=f"bench-{COURSES[-1][0]}", log=log)
+        from bench.dashboard import dashboard_pages, measure_dashboard, print_dashboard_table
+
+        dashboard = dashboard_pages(course_slug=f"bench-{COURSES[0][0]}", log=log, students=args.dashboard_students)
 
         log("bench: counting queries")
         client = Client()
@@ -904,6 +912,14 @@ def main():
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
         if settings.CSRF_COOKIE_NAME in client.cookies:  # a browser sends back the CSRF cookie that pages set
             cookie += f"; {settings.CSRF_COOKIE_NAME}={client.cookies[settings.CSRF_COOKIE_NAME].value}"
+        dashboard_costs = dashboard_cookie = None
+        if dashboard is not None:
+            staff_client = Client()
+            staff_client.force_login(dashboard[0])
+            dashboard_costs = measure_dashboard(staff_client, dashboard[1])
+            dashboard_cookie = (
+                f"{settings.SESSION_COOKIE_NAME}={staff_client.cookies[settings.SESSION_COOKIE_NAME].value}"
+            )
         connections.close_all()
 
         import gunicorn
@@ -920,6 +936,10 @@ def main():
             results.append(LoadResult(f"course home, {course.name} course", course.home_path, cookie, course.title))
         for forum_page in forum or []:
             results.append(LoadResult(forum_page.name, forum_page.path, cookie, forum_page.marker))
+        for dashboard_page in dashboard[1] if dashboard else []:
+            if dashboard_page.load:
+                results.append(LoadResult(dashboard_page.name, dashboard_page.path, dashboard_cookie,
+                                          dashboard_page.marker))  # fmt: skip
         for result in results:
             check_page(server, result.path, result.cookie, result.marker)
         clients = LoadClients(args.concurrency)
@@ -930,6 +950,8 @@ def main():
         print_query_table(costs, args)
         if forum is None:
             print("\nForum pages: skipped (the forum's URLs do not exist yet).")
+        if dashboard_costs is not None:
+            print_dashboard_table(dashboard_costs, students=args.dashboard_students)
         if args.search_posts:
             from bench.forum import measure_search, print_search_table
 

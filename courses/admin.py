@@ -216,7 +216,7 @@ class LessonAdmin(NameSiteZone, SortableAdminBase, admin.ModelAdmin):
 
 @admin.register(LessonProgress)
 class LessonProgressAdmin(admin.ModelAdmin):
-    list_display = ["user", "lesson", "completed_at", "video_position", "updated_at"]
+    list_display = ["user", "lesson", "completed_at", "video_position", "furthest_position", "updated_at"]
     list_filter = ["lesson__course", ("completed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "lesson"]
     search_fields = ["user__email", "lesson__title"]

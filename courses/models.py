@@ -219,6 +219,9 @@ class LessonProgress(models.Model):
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="progress")
     completed_at = models.DateTimeField(null=True, blank=True)
     video_position = models.FloatField(default=0, help_text="Seconds into the video where the student stopped.")
+    furthest_position = models.FloatField(
+        default=0, help_text="The furthest point of the video the student reached, in seconds (never goes back)."
+    )
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -226,6 +229,7 @@ class LessonProgress(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "lesson"], name="one_progress_per_user_and_lesson"),
             models.CheckConstraint(condition=Q(video_position__gte=0), name="video_position_not_negative"),
+            models.CheckConstraint(condition=Q(furthest_position__gte=0), name="furthest_position_not_negative"),
         ]
         indexes = [models.Index(fields=["user", "-updated_at"], name="progress_recent_idx")]
 

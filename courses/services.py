@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -29,16 +31,35 @@ def set_lesson_completed(*, user, lesson: Lesson, completed: bool, now=None) -> 
     return progress
 
 
+def record_lesson_opened(*, user, lesson: Lesson, now=None) -> LessonProgress:
+    """Return the student's progress of the lesson, recording the first time they opened it (the dashboard counts
+    openings). Opening it again changes nothing: where to continue follows what the student did, not what they saw.
+    """
+    progress, _ = LessonProgress.objects.get_or_create(
+        user=user, lesson=lesson, defaults={"updated_at": now or timezone.now()}
+    )
+    return progress
+
+
 def record_video_position(*, user, lesson: Lesson, seconds: float, now=None) -> LessonProgress:
-    """Remember where the student is in the lesson's video, so the next visit resumes there."""
+    """Remember where the student is in the lesson's video, so the next visit resumes there.
+
+    The furthest point reached only moves forward (the dashboard's drop-off chart reads it); it is raised
+    in the UPDATE itself, so two tabs reporting at once cannot lower it.
+    """
     now = now or timezone.now()
     seconds = max(0.0, float(seconds))
     progress, created = LessonProgress.objects.get_or_create(
-        user=user, lesson=lesson, defaults={"video_position": seconds, "updated_at": now}
+        user=user,
+        lesson=lesson,
+        defaults={"video_position": seconds, "furthest_position": seconds, "updated_at": now},
     )
     if not created:
-        LessonProgress.objects.filter(pk=progress.pk).update(video_position=seconds, updated_at=now)
+        LessonProgress.objects.filter(pk=progress.pk).update(
+            video_position=seconds, furthest_position=Greatest("furthest_position", Value(seconds)), updated_at=now
+        )
         progress.video_position, progress.updated_at = seconds, now
+        progress.furthest_position = max(progress.furthest_position, seconds)
     return progress
 
 

@@ -19,7 +19,7 @@ from enrollment.selectors import latest_enrollment, offered_run
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
 from .selectors import neighbours, sections_with_lessons, syllabus_for
-from .services import record_course_visit, record_video_position, set_lesson_completed
+from .services import record_course_visit, record_lesson_opened, record_video_position, set_lesson_completed
 
 MARKED_COMPLETE = "Lesson marked complete."
 MARKED_INCOMPLETE = "Lesson marked as not complete."
@@ -177,8 +177,10 @@ def lesson_detail(request, slug, lesson_slug):
     if not decision:
         return refuse(request, decision, course=course, lesson=lesson)
     progress = None
-    if request.user.is_authenticated:
+    if request.user.is_staff:
         progress = LessonProgress.objects.filter(user=request.user, lesson=lesson).first()
+    elif request.user.is_authenticated:
+        progress = record_lesson_opened(user=request.user, lesson=lesson)
     previous, following = neighbours(course, lesson)
     position = int(progress.video_position) if progress else 0
     context = {

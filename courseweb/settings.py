@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "enrollment",
     "forum",
     "officehours",
+    "dashboard",
     "demo",
 ]
 

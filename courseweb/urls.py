@@ -11,6 +11,7 @@ urlpatterns = [
     path("", course_views.home, name="home"),
     path("healthz", course_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/", include("dashboard.urls")),
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),

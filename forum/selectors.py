@@ -1,6 +1,6 @@
 """Reads the forum's pages compose. Each runs a fixed number of queries, whatever the forum's size."""
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from .models import Board, Post, Subscription, Thread, ThreadRead
 from .permissions import may_see_hidden
@@ -64,3 +64,30 @@ def read_mark(*, thread, user):
 def is_following(*, thread, user) -> bool:
     """Return whether the user follows the thread (is emailed about its new posts)."""
     return Subscription.objects.filter(user=user, thread=thread, is_active=True).exists()
+
+
+def unanswered_threads(*, course, limit=100):
+    """Return the course's open questions, oldest first: visible threads started by a student, with no accepted
+    answer and no visible reply by staff (one query). Each carries `waiting_since` (its start) and its author.
+    """
+    staff_replied = Post.objects.filter(thread=OuterRef("pk"), author_is_staff=True, is_hidden=False,
+                                        deleted_at__isnull=True)  # fmt: skip
+    return list(
+        Thread.objects.filter(course=course, is_hidden=False, answer__isnull=True)
+        .exclude(author__is_staff=True)
+        .exclude(Exists(staff_replied))
+        .select_related("author", "board", "lesson")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def threads_of_author(*, course, user, limit=50):
+    """Return the threads the user started in the course's forum, newest first, hidden ones too (one query)."""
+    return list(
+        Thread.objects.filter(course=course, author=user).select_related("board").order_by("-created_at")[:limit]
+    )
+
+
+def posts_in_course(*, course):
+    """Return the visible posts of the course's forum (a queryset for others to aggregate, e.g. activity)."""
+    return Post.objects.filter(thread__course=course, is_hidden=False, deleted_at__isnull=True)

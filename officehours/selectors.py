@@ -10,7 +10,7 @@ from django.utils import timezone
 from courses.models import Course
 from enrollment.access import CourseAccess
 
-from .models import CalendarFeed, Question, QuestionVote, Registration, Session, WeeklySlot
+from .models import CalendarFeed, ChangeEmail, Question, QuestionVote, Registration, Reminder, Session, WeeklySlot
 
 # A feed keeps the sessions of the last weeks, so that calendar apps do not drop what already happened.
 FEED_KEEPS_PAST = timedelta(days=30)
@@ -136,3 +136,33 @@ def weekly_schedule(run) -> str:
         return ""
     listed = slots[0] if len(slots) == 1 else f"{', '.join(slots[:-1])} and {slots[-1]}"
     return f"Office hours: {listed}"
+
+
+def unanswered_questions(*, run, limit=100):
+    """Return the questions sent for the run's sessions (not cancelled) that are not answered yet, oldest first,
+    with their session, author and votes (one query)."""
+    return list(
+        Question.objects.filter(session__run=run, answered_at__isnull=True)
+        .exclude(session__status=Session.Status.CANCELLED)
+        .select_related("session", "author")
+        .annotate(vote_count=Count("votes"))
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def registrations_of(*, run, user):
+    """Return the user's sign-ups for the run's sessions, in time order, with their sessions (one query)."""
+    return list(Registration.objects.filter(session__run=run, user=user).select_related("session")
+                .order_by("session__starts_at"))  # fmt: skip
+
+
+def change_emails_to(*, run, user):
+    """Return the session-change emails of the user's sign-ups for the run's sessions, newest first (one query)."""
+    return list(ChangeEmail.objects.filter(registration__session__run=run, registration__user=user)
+                .select_related("registration__session").order_by("-queued_at"))  # fmt: skip
+
+
+def reminders_to(*, run, user):
+    """Return the reminder emails sent for the user's sign-ups for the run's sessions (one query)."""
+    return list(Reminder.objects.filter(registration__session__run=run, registration__user=user)
+                .select_related("registration__session"))  # fmt: skip

@@ -11,8 +11,9 @@ pytestmark = pytest.mark.browser
 
 
 def saved_position(video_lesson):
+    """The stored position, or None before any (opening the page records the lesson as opened, at 0 s)."""
     progress = LessonProgress.objects.filter(user=video_lesson.student, lesson=video_lesson.lesson).first()
-    return progress.video_position if progress else None
+    return progress.video_position if progress and progress.video_position else None
 
 
 def test_video_resumes_where_the_student_paused(live_server, page, log_in, video_lesson):
@@ -58,6 +59,8 @@ def test_video_position_is_saved_when_the_page_closes(live_server, page, log_in,
     page.close(run_before_unload=True)  # pagehide / visibilitychange → navigator.sendBeacon
     assert wait_until(lambda: saved_position(video_lesson) is not None), "the beacon never reached the server"
     assert 40 <= saved_position(video_lesson) <= 45
+    progress = LessonProgress.objects.get(user=video_lesson.student, lesson=video_lesson.lesson)
+    assert progress.furthest_position == progress.video_position  # the dashboard's drop-off reads the furthest point
 
     again = context.new_page()
     again.goto(video_lesson.url)

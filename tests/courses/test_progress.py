@@ -119,3 +119,32 @@ def test_progress_of_one_lesson_does_not_touch_another(client, student, lesson):
     other = LessonFactory(section=SectionFactory(course=lesson.course), slug="lesson-two")
     client.post(complete_url(lesson), {"completed": "1"})
     assert not LessonProgress.objects.filter(lesson=other).exists()
+
+
+def test_furthest_position_only_moves_forward(client, student, lesson):
+    for seconds in ("30", "95.5", "12"):
+        assert client.post(position_url(lesson), {"seconds": seconds}).status_code == 200
+
+    progress = LessonProgress.objects.get(user=student, lesson=lesson)
+    assert (progress.video_position, progress.furthest_position) == (12, 95.5)
+
+
+def test_record_video_position_returns_the_furthest_point(lesson, student):
+    record_video_position(user=student, lesson=lesson, seconds=40)
+    progress = record_video_position(user=student, lesson=lesson, seconds=10)
+
+    assert (progress.video_position, progress.furthest_position) == (10, 40)
+
+
+def test_opening_a_lesson_records_the_first_opening_only(client, student, lesson):
+    client.get(lesson.get_absolute_url())
+    first = LessonProgress.objects.get(user=student, lesson=lesson)
+    client.get(lesson.get_absolute_url())
+
+    again = LessonProgress.objects.get(user=student, lesson=lesson)
+    assert (again.pk, again.updated_at, again.completed_at, again.video_position) == (
+        first.pk,
+        first.updated_at,
+        None,
+        0,
+    )
