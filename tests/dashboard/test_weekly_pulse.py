@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from courseweb.celery import app as celery_app
 from dashboard import pulse
 from dashboard.models import WeeklyPulse
 from enrollment.models import Enrollment
@@ -37,6 +38,7 @@ from tests.factories import (
     WeeklyPulseFactory,
     enrolled_students,
 )
+from tests.workers import settle
 
 pytestmark = pytest.mark.django_db
 
@@ -309,3 +311,31 @@ def test_the_command_sends_what_is_due_once(capsys):
     assert capsys.readouterr().out == "Weekly pulses: 0 queued, 0 sent.\n"
     [message] = outbox.outbox
     assert message.to == [staff.email] and "Students behind the release schedule" in message.body
+
+
+def test_the_beat_job_on_two_workers_mails_each_staff_member_one_pulse(workers, smtp_sink):
+    """Real workers on Redis and an SMTP sink, the beat job sent by name twice at once: one pulse per staff member."""
+    now = timezone.now()
+    zone = "UTC" if now >= pulse.pulse_week(UserFactory.build(timezone="UTC"), now=now)[1] else "Pacific/Kiritimati"
+    staff = [StaffFactory(email=f"staff{n}@example.com", timezone=zone) for n in range(3)]
+    StaffFactory(email="inactive@example.com", timezone=zone, is_active=False)
+    course = CourseFactory(title="WebRTC in practice")
+    LessonFactory(section=SectionFactory(course=course), release_after_days=1)
+    run = RunFactory(course=course, starts_at=now - timedelta(days=20))
+    students = enrolled_students(5, run=run, tier=TierFactory(run=run))  # opened nothing: behind
+    smtp_sink.delay = 0.2  # both workers are at it at the same time
+    workers.start("w1", "w2")
+
+    entry = celery_app.conf.beat_schedule["send-weekly-pulses"]
+    for _ in range(2):
+        celery_app.send_task(entry["task"], queue=workers.queue)  # by name, as beat sends it
+    sent = WeeklyPulse.objects.filter(status=WeeklyPulse.Status.SENT)
+    workers.wait_until(lambda: sent.count() == 3, "3 weekly pulses marked sent")
+    celery_app.send_task(entry["task"], queue=workers.queue)  # a later tick of the week
+    messages = settle(smtp_sink, seconds=2)
+
+    assert sorted(m["To"] for m in messages) == [user.email for user in staff]
+    assert len({m["Message-ID"] for m in messages}) == 3
+    assert all("5 students behind" in m["Subject"] for m in messages)
+    assert not {user.email for user in students} & {m["To"] for m in messages}
+    assert WeeklyPulse.objects.count() == 3
