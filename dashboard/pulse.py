@@ -270,11 +270,11 @@ def _progress(report: RunReport, *, now) -> None:
     before = now - WAITING_AFTER
     waiting = [
         Link(thread.title, mail.absolute(reverse("forum:thread", args=[run.course.slug, thread.pk])),
-             detail=f"forum, by {_name(thread.author)}", when=thread.created_at)
+             detail=f"forum question by {_name(thread.author)}", when=thread.created_at)
         for thread in unanswered_threads(course=run.course) if thread.created_at < before
     ]  # fmt: skip
     waiting += [
-        Link(question.text, report.urls["unanswered"], detail=f"office hours {question.session.title}, by "
+        Link(question.text, report.urls["unanswered"], detail=f"office-hours question ({question.session.title}), by "
              f"{_name(question.author)}", when=question.created_at)
         for question in unanswered_questions(run=run) if question.created_at < before
     ]  # fmt: skip
@@ -297,12 +297,12 @@ def subject_for(reports: list[RunReport], *, week_of) -> str:
     signups = sum(report.signup_count for report in reports)
     refunds = sum(report.refund_count for report in reports)
     parts = [
-        _plural(behind, "student") + " behind",
-        _plural(waiting, "question") + " waiting",
-        _plural(signups, "sign-up"),
-        _plural(refunds, "refund"),
+        _plural(behind, "student") + " behind" if behind else "",
+        _plural(waiting, "question") + " waiting" if waiting else "",
+        _plural(signups, "sign-up") if signups else "",
+        _plural(refunds, "refund") if refunds else "",
     ]
-    return f"Weekly pulse, {week_of.day} {week_of:%B}: {', '.join(parts)}"
+    return f"Weekly pulse, {week_of.day} {week_of:%B}: {', '.join(part for part in parts if part)}"
 
 
 def build_message(row: WeeklyPulse, reports: list[RunReport]) -> EmailMultiAlternatives | None:

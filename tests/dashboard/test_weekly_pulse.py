@@ -160,9 +160,9 @@ def test_the_pulse_lists_exactly_the_classs_behind_waiting_drop_off_sign_ups_and
     thread = Thread.objects.get(title="Why does ICE fail?")
     assert waiting.splitlines() == [
         # oldest first, at Paris time (UTC+1): 26 h before Monday 10:00 is Sunday 08:00
-        "- Can we see SFU logs? (office hours Office hours A, by Dee Tester), since Sun 29 Nov, 08:00",
+        "- Can we see SFU logs? (office-hours question (Office hours A), by Dee Tester), since Sun 29 Nov, 08:00",
         f"  {absolute('unanswered', 'hand-run')}",
-        "- Why does ICE fail? (forum, by Ada Tester), since Sun 29 Nov, 09:00",
+        "- Why does ICE fail? (forum question by Ada Tester), since Sun 29 Nov, 09:00",
         f"  {SITE}{reverse('forum:thread', args=['hand-built', thread.pk])}",
         f"  The unanswered queue: {absolute('unanswered', 'hand-run')}",
     ]
@@ -339,3 +339,8 @@ def test_the_beat_job_on_two_workers_mails_each_staff_member_one_pulse(workers, 
     assert all("5 students behind" in m["Subject"] for m in messages)
     assert not {user.email for user in students} & {m["To"] for m in messages}
     assert WeeklyPulse.objects.count() == 3
+
+
+def test_the_subject_names_only_what_there_is():
+    report = pulse.RunReport(run=None, running=False, signup_count=2)
+    assert pulse.subject_for([report], week_of=date(2026, 11, 30)) == "Weekly pulse, 30 November: 2 sign-ups"
