@@ -344,3 +344,11 @@ def test_the_beat_job_on_two_workers_mails_each_staff_member_one_pulse(workers, 
 def test_the_subject_names_only_what_there_is():
     report = pulse.RunReport(run=None, running=False, signup_count=2)
     assert pulse.subject_for([report], week_of=date(2026, 11, 30)) == "Weekly pulse, 30 November: 2 sign-ups"
+
+
+def test_the_admin_lists_who_got_which_weeks_pulse(admin_client):
+    WeeklyPulseFactory(user=StaffFactory(email="ina@example.com"), status=WeeklyPulse.Status.SENT, sent_at=NOW)
+    page = admin_client.get(reverse("admin:dashboard_weeklypulse_changelist"))
+    assert page.status_code == 200
+    assert "ina@example.com" in page.text and "Sent" in page.text
+    assert admin_client.get(reverse("admin:dashboard_weeklypulse_add")).status_code == 403
