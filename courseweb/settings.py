@@ -139,6 +139,8 @@ CELERY_BEAT_SCHEDULE = {
     # Each student's release digest goes at the first tick after 07:00 in their own zone (a tick is cheap
     # when nothing is due); a digest a killed worker left queued goes at the next tick.
     "send-release-digests": {"task": "enrollment.tasks.send_release_digests", "schedule": 600.0},
+    # Hourly: each staff member's weekly pulse goes at the first tick after Monday 08:00 in their own zone.
+    "send-weekly-pulses": {"task": "dashboard.tasks.send_weekly_pulses", "schedule": 3600.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -5,7 +5,7 @@ a sign-up keeps to the capacity), the test goes through the service instead.
 """
 
 import uuid
-from datetime import time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 from django.contrib.auth.hashers import make_password
@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 from courses.markdown import render_markdown
 from courses.models import Course, CourseVisit, FAQEntry, Lesson, LessonProgress, Resource, Section
+from dashboard.models import WeeklyPulse
 from enrollment.models import (
     Announcement,
     AnnouncementDismissal,
@@ -438,3 +439,15 @@ class CalendarFeedFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("user",)
 
     user = factory.SubFactory(UserFactory)
+
+
+class WeeklyPulseFactory(factory.django.DjangoModelFactory):
+    """A staff member's queued pulse of the week of Monday 30 November 2026 (UTC), covering the week before."""
+
+    class Meta:
+        model = WeeklyPulse
+
+    user = factory.SubFactory(StaffFactory)
+    week_of = date(2026, 11, 30)
+    covers_from = datetime(2026, 11, 23, tzinfo=UTC)
+    covers_until = datetime(2026, 11, 30, tzinfo=UTC)
