@@ -29,6 +29,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -192,6 +193,42 @@ class Batch:
                 self.connection.close()
             self.connection.open()
             self.connection.send_messages([message])
+
+
+# The states of an outbox row (every email model has a `status` with these values, and a `sent_at`).
+QUEUED, SENT, SKIPPED = "queued", "sent", "skipped"
+
+
+def deliver_outbox(pks, *, claim, message_for) -> int:
+    """Deliver queued outbox rows, each claimed, sent and marked in a transaction of its own; return how many were sent.
+
+    `pks`: the ids of queued rows, in order. `claim(pk)`: the row, locked with SELECT … FOR UPDATE SKIP
+    LOCKED if it is still queued, else None (another worker holds it, or it is done). `message_for(row)`:
+    its message, or None when it is no longer wanted (the row is marked skipped). A message the server
+    took is marked sent in the transaction that holds the claim, so a worker that dies rolls its claim back
+    and only the message in flight can go twice (with the same Message-ID); a recipient refused for good is
+    marked skipped; a rejected or malformed message stays queued for a rerun. One SMTP connection (Batch);
+    errors that may pass propagate, leaving the row being sent queued.
+    """
+    with Batch() as batch:
+        for pk in list(pks):
+            with transaction.atomic():
+                row = claim(pk)
+                if row is None:
+                    continue
+                message = message_for(row)
+                if message is None:
+                    row.status = SKIPPED
+                else:
+                    handed = batch.send(message)
+                    if handed is Handed.SENT:
+                        row.status, row.sent_at = SENT, timezone.now()
+                    elif handed is Handed.REFUSED:
+                        row.status = SKIPPED
+                    else:
+                        continue  # rejected or malformed: left queued for a rerun
+                row.save(update_fields=["status", "sent_at"])
+    return batch.sent
 
 
 def backoff(retries: int) -> float:

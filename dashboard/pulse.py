@@ -30,7 +30,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -100,33 +99,17 @@ def deliver_queued(*, now=None) -> int:
     now = now or timezone.now()
     queued = WeeklyPulse.objects.filter(status=WeeklyPulse.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
     reports = {}  # the same week for several staff members in one zone: composed once
-    with mail.Batch() as batch:
-        for pk in list(queued):
-            with transaction.atomic():
-                row = _claim(pk)
-                if row is None:
-                    continue  # another worker holds it, or it is done
-                user = row.user
-                message = None
-                if user.is_active and user.is_staff and user.email:
-                    span = (row.covers_from, row.covers_until)
-                    if span not in reports:
-                        reports[span] = week_report(covers_from=row.covers_from, covers_until=row.covers_until,
-                                                    now=now)  # fmt: skip
-                    message = build_message(row, reports[span])
-                if message is None:
-                    row.status = WeeklyPulse.Status.SKIPPED
-                    row.save(update_fields=["status"])
-                    continue
-                handed = batch.send(message)
-                if handed is mail.Handed.SENT:
-                    row.status, row.sent_at = WeeklyPulse.Status.SENT, timezone.now()
-                elif handed is mail.Handed.REFUSED:
-                    row.status = WeeklyPulse.Status.SKIPPED
-                else:
-                    continue  # rejected or malformed: left queued for a rerun
-                row.save(update_fields=["status", "sent_at"])
-    return batch.sent
+
+    def message_for(row):
+        user = row.user
+        if not (user.is_active and user.is_staff and user.email):
+            return None
+        span = (row.covers_from, row.covers_until)
+        if span not in reports:
+            reports[span] = week_report(covers_from=row.covers_from, covers_until=row.covers_until, now=now)
+        return build_message(row, reports[span])
+
+    return mail.deliver_outbox(queued, claim=_claim, message_for=message_for)
 
 
 def _claim(pk: int) -> WeeklyPulse | None:

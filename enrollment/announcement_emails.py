@@ -14,7 +14,6 @@ enrollment was refunded or cancelled, or who turned announcement email off after
 from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -72,27 +71,15 @@ def deliver(rows, *, now=None) -> int:
     skipped. Errors that may pass (SMTP down, 4xx) propagate and leave the row being sent queued: retry.
     """
     now = now or timezone.now()
+
+    def message_for(row):
+        enrollment = row.enrollment
+        if row.opted_out or not enrollment.user.is_active or not gives_course_home(enrollment, at=now):
+            return None
+        return build_message(row)
+
     queued = rows.filter(status=AnnouncementEmail.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
-    with mail.Batch() as batch:
-        for pk in list(queued):
-            with transaction.atomic():
-                row = _claim(pk)
-                if row is None:
-                    continue  # another worker holds it, or it is done
-                enrollment = row.enrollment
-                if row.opted_out or not enrollment.user.is_active or not gives_course_home(enrollment, at=now):
-                    row.status = AnnouncementEmail.Status.SKIPPED
-                    row.save(update_fields=["status"])
-                    continue
-                handed = batch.send(build_message(row))
-                if handed is mail.Handed.SENT:
-                    row.status, row.sent_at = AnnouncementEmail.Status.SENT, timezone.now()
-                elif handed is mail.Handed.REFUSED:
-                    row.status = AnnouncementEmail.Status.SKIPPED
-                else:
-                    continue  # rejected or malformed: left queued for a rerun
-                row.save(update_fields=["status", "sent_at"])
-    return batch.sent
+    return mail.deliver_outbox(queued, claim=_claim, message_for=message_for)
 
 
 def _claim(pk: int) -> AnnouncementEmail | None:

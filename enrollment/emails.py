@@ -207,33 +207,25 @@ def deliver_extensions() -> int:
     it) or is no longer active is skipped. Errors that may pass propagate and leave the row queued: retry.
     """
     queued = Extension.objects.filter(status=Extension.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
-    with mail.Batch() as batch:
-        for pk in list(queued):
-            with transaction.atomic():
-                row = (
-                    Extension.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("enrollment__user", "enrollment__run__course", "enrollment__tier")
-                    .filter(pk=pk, status=Extension.Status.QUEUED)
-                    .first()
-                )
-                if row is None:
-                    continue  # another worker holds it, or it is done
-                enrollment = row.enrollment
-                if enrollment.status != Enrollment.Status.ACTIVE or enrollment.extended_until != row.until:
-                    _mark_extension(row, Extension.Status.SKIPPED)
-                    continue
-                handed = batch.send(build_extension_message(row))
-                if handed is mail.Handed.SENT:
-                    _mark_extension(row, Extension.Status.SENT)
-                elif handed is mail.Handed.REFUSED:
-                    _mark_extension(row, Extension.Status.SKIPPED)
-    return batch.sent
+    return mail.deliver_outbox(queued, claim=_claim_extension, message_for=_extension_message)
 
 
-def _mark_extension(row: Extension, status: str) -> None:
-    row.status = status
-    row.sent_at = timezone.now() if status == Extension.Status.SENT else None
-    row.save(update_fields=["status", "sent_at"])
+def _claim_extension(pk: int) -> Extension | None:
+    """Lock the row if it is still queued and no other transaction holds it; None when it is taken or done."""
+    return (
+        Extension.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("enrollment__user", "enrollment__run__course", "enrollment__tier")
+        .filter(pk=pk, status=Extension.Status.QUEUED)
+        .first()
+    )
+
+
+def _extension_message(row: Extension) -> EmailMultiAlternatives | None:
+    """The email, or None when the enrollment was extended again since (the newer one tells it) or is not active."""
+    enrollment = row.enrollment
+    if enrollment.status != Enrollment.Status.ACTIVE or enrollment.extended_until != row.until:
+        return None
+    return build_extension_message(row)
 
 
 def build_extension_message(row: Extension) -> EmailMultiAlternatives:

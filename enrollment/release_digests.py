@@ -30,7 +30,6 @@ Message-ID (one per enrollment and day).
 from datetime import UTC, datetime, time, timedelta
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -136,31 +135,15 @@ def deliver_queued(*, now=None) -> int:
     that may pass (SMTP down, 4xx) propagate and leave the row being sent queued for the next tick.
     """
     now = now or timezone.now()
-    queued = ReleaseDigest.objects.filter(status=ReleaseDigest.Status.QUEUED)
-    queued = queued.order_by("pk").values_list("pk", flat=True)
-    with mail.Batch() as batch:
-        for pk in list(queued):
-            with transaction.atomic():
-                row = _claim(pk)
-                if row is None:
-                    continue  # another worker holds it, or it is done
-                enrollment = row.enrollment
-                message = None
-                if not row.opted_out and enrollment.user.is_active and gives_course_home(enrollment, at=now):
-                    message = build_message(row)
-                if message is None:
-                    row.status = ReleaseDigest.Status.SKIPPED
-                    row.save(update_fields=["status"])
-                    continue
-                handed = batch.send(message)
-                if handed is mail.Handed.SENT:
-                    row.status, row.sent_at = ReleaseDigest.Status.SENT, timezone.now()
-                elif handed is mail.Handed.REFUSED:
-                    row.status = ReleaseDigest.Status.SKIPPED
-                else:
-                    continue  # rejected or malformed: left queued for a rerun
-                row.save(update_fields=["status", "sent_at"])
-    return batch.sent
+
+    def message_for(row):
+        enrollment = row.enrollment
+        if row.opted_out or not enrollment.user.is_active or not gives_course_home(enrollment, at=now):
+            return None
+        return build_message(row)
+
+    queued = ReleaseDigest.objects.filter(status=ReleaseDigest.Status.QUEUED).order_by("pk")
+    return mail.deliver_outbox(queued.values_list("pk", flat=True), claim=_claim, message_for=message_for)
 
 
 def _claim(pk: int) -> ReleaseDigest | None:

@@ -15,7 +15,6 @@ Each email tells the session's current state, in the student's own zone.
 from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -73,27 +72,15 @@ def deliver(rows, *, now=None) -> int:
     leave the row being sent queued: retry.
     """
     now = now or timezone.now()
+
+    def message_for(row):
+        session = row.registration.session
+        if row.sequence != session.sequence or session.ends_at <= now:
+            return None
+        return build_change_message(row, session=session)
+
     queued = rows.filter(status=ChangeEmail.Status.QUEUED).order_by("pk").values_list("pk", flat=True)
-    with mail.Batch() as batch:
-        for pk in list(queued):
-            with transaction.atomic():
-                row = _claim(pk)
-                if row is None:
-                    continue  # another worker holds it, or it is done
-                session = row.registration.session
-                if row.sequence != session.sequence or session.ends_at <= now:
-                    row.status = ChangeEmail.Status.SKIPPED
-                    row.save(update_fields=["status"])
-                    continue
-                handed = batch.send(build_change_message(row, session=session))
-                if handed is mail.Handed.SENT:
-                    row.status, row.sent_at = ChangeEmail.Status.SENT, timezone.now()
-                elif handed is mail.Handed.REFUSED:
-                    row.status = ChangeEmail.Status.SKIPPED
-                else:
-                    continue  # rejected or malformed: left queued for a rerun
-                row.save(update_fields=["status", "sent_at"])
-    return batch.sent
+    return mail.deliver_outbox(queued, claim=_claim, message_for=message_for)
 
 
 def _claim(pk: int) -> ChangeEmail | None:
