@@ -29,7 +29,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -195,8 +195,12 @@ class Batch:
             self.connection.send_messages([message])
 
 
-# The states of an outbox row (every email model has a `status` with these values, and a `sent_at`).
-QUEUED, SENT, SKIPPED = "queued", "sent", "skipped"
+class OutboxStatus(models.TextChoices):
+    """The states of an outbox row: every email model has `Status = OutboxStatus`, a `status` and a `sent_at`."""
+
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    SKIPPED = "skipped", "Skipped"
 
 
 def deliver_outbox(pks, *, claim, message_for) -> int:
@@ -218,13 +222,13 @@ def deliver_outbox(pks, *, claim, message_for) -> int:
                     continue
                 message = message_for(row)
                 if message is None:
-                    row.status = SKIPPED
+                    row.status = OutboxStatus.SKIPPED
                 else:
                     handed = batch.send(message)
                     if handed is Handed.SENT:
-                        row.status, row.sent_at = SENT, timezone.now()
+                        row.status, row.sent_at = OutboxStatus.SENT, timezone.now()
                     elif handed is Handed.REFUSED:
-                        row.status = SKIPPED
+                        row.status = OutboxStatus.SKIPPED
                     else:
                         continue  # rejected or malformed: left queued for a rerun
                 row.save(update_fields=["status", "sent_at"])

@@ -3,14 +3,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from courseweb.mail import OutboxStatus
+
 
 class WeeklyPulse(models.Model):
     """One staff member's weekly pulse: queued once per ISO week, then sent exactly once (or skipped)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped"  # a quiet week, or the staff member lost their staff status or address
+    Status = OutboxStatus  # skipped: a quiet week, or the staff member lost their staff status or address
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="weekly_pulses")
     week_of = models.DateField(help_text="The Monday of the ISO week, on the staff member's calendar.")

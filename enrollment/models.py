@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from courses.markdown import render_markdown
 from courses.models import Course, Lesson
+from courseweb.mail import OutboxStatus
 from courseweb.text import one_line
 
 from .window import access_ends_at
@@ -217,10 +218,7 @@ class SentEmail(models.Model):
         PRELAUNCH = "prelaunch", "Pre-launch: the course starts soon"
         WELCOME = "welcome", "Welcome and receipt"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped"
+    Status = OutboxStatus
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -244,10 +242,7 @@ class Extension(models.Model):
     two emails, each delivered exactly once like the others (see enrollment.emails.deliver_extensions).
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped"
+    Status = OutboxStatus
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="extensions")
     until = models.DateTimeField(help_text="Access ends at this time.")
@@ -329,10 +324,7 @@ class AnnouncementDismissal(models.Model):
 class AnnouncementEmail(models.Model):
     """The email of one announcement to one student: queued when it is published, then sent once (or skipped)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped"
+    Status = OutboxStatus
 
     announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="emails")
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="announcement_emails")
@@ -378,10 +370,7 @@ class ReleaseDigest(models.Model):
     happened in (covers_from, covers_until]: the next digest starts where this one ends.
     """
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped"
+    Status = OutboxStatus
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="release_digests")
     day = models.DateField(help_text="The student's local date of the digest.")

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from courseweb.mail import OutboxStatus
 from courseweb.text import one_line
 from enrollment.models import Run
 
@@ -157,10 +158,7 @@ class ChangeEmail(models.Model):
         MOVED = "moved", "Moved"
         CANCELLED = "cancelled", "Cancelled"
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Skipped"
+    Status = OutboxStatus
 
     registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="change_emails")
     sequence = models.PositiveIntegerField(help_text="The session's calendar sequence after the change.")
