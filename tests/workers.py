@@ -194,6 +194,14 @@ class KillMidBatch:
     def repeated(self):
         return {address for address, count in Counter(self.received).items() if count > 1}
 
+    @property
+    def message_ids(self):
+        """Each address's Message-IDs: one per student when every repeat was the same message."""
+        ids = {}
+        for message in self.messages:
+            ids.setdefault(message["To"], set()).add(message["Message-ID"])
+        return ids
+
     def summary(self, label, total):
         return (
             f"[SIGKILL mid-batch{label}] killed after {self.received_at_kill} messages ({self.killed_after:.1f} s); "

@@ -111,8 +111,6 @@ def test_a_worker_killed_mid_batch_mails_each_student_one_digest(workers, smtp_s
     # again. It goes as the same message (one Message-ID per student and day), shown once.
     assert batch.duplicates <= 1
     assert batch.repeated <= batch.still_queued
-    message_ids = {}
-    for message in batch.messages:
-        message_ids.setdefault(message["To"], set()).add(message["Message-ID"])
+    message_ids = batch.message_ids
     assert all(len(ids) == 1 for ids in message_ids.values())
     assert len({ids.pop() for ids in message_ids.values()}) == 300  # and every student's is their own
