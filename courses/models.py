@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -279,3 +279,110 @@ class FAQEntry(models.Model):
     def save(self, *args, **kwargs):
         self.answer_html = render_markdown(self.answer)
         super().save(*args, **kwargs)
+
+
+class QuizQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+
+class Quiz(models.Model):
+    """A section's quiz, taken after its lessons. A section has none until the instructor adds one, and
+    students see it only once it is published (built in the admin first)."""
+
+    section = models.OneToOneField(Section, on_delete=models.CASCADE, related_name="quiz")
+    title = models.CharField(max_length=200, default="Section quiz")
+    intro = models.TextField(blank=True, help_text="Plain text shown above the questions.")
+    pass_percent = models.PositiveSmallIntegerField(
+        "pass mark (%)",
+        default=70,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="The share of questions answered right that passes the quiz.",
+    )
+    is_published = models.BooleanField(
+        "published", default=False, help_text="Students see the quiz, and it counts for the certificate."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = QuizQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "quizzes"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(pass_percent__gte=1) & Q(pass_percent__lte=100), name="quiz_pass_percent_in_range"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.section}: {self.title}"
+
+    def save(self, *args, **kwargs):
+        self.title = one_line(self.title)
+        super().save(*args, **kwargs)
+
+
+class Question(models.Model):
+    """One question of a quiz: one or several of its choices are correct (the student is told which kind)."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    text = models.TextField(help_text="Markdown.")
+    text_html = models.TextField(blank=True, editable=False)
+    explanation = models.TextField(blank=True, help_text="Markdown. Shown after the student submits.")
+    explanation_html = models.TextField(blank=True, editable=False)
+    order = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return one_line(self.text)[:80]
+
+    def save(self, *args, **kwargs):
+        self.text_html = render_markdown(self.text)
+        self.explanation_html = render_markdown(self.explanation)
+        super().save(*args, **kwargs)
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(max_length=500)
+    is_correct = models.BooleanField("correct", default=False)
+    order = models.PositiveIntegerField(default=0, db_index=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.text
+
+
+class QuizAttempt(models.Model):
+    """One submitted attempt: scored on the server when it arrives, kept as it was (best and latest are queries).
+
+    `submission` is the id the quiz form carries: the same form posted twice records one attempt.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts")
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
+    submission = models.UUIDField(help_text="The id of the form that was posted.")
+    answers = models.JSONField(default=dict, help_text="Question id → the ids of the choices ticked.")
+    wrong_question_ids = models.JSONField(default=list, help_text="The questions answered wrong.")
+    correct_count = models.PositiveSmallIntegerField()
+    question_count = models.PositiveSmallIntegerField()
+    score_percent = models.PositiveSmallIntegerField()
+    passed = models.BooleanField()
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "submission"], name="one_attempt_per_submission"),
+            models.CheckConstraint(
+                condition=Q(correct_count__lte=models.F("question_count")), name="attempt_score_fits"
+            ),
+        ]
+        indexes = [models.Index(fields=["quiz", "user", "-submitted_at"], name="attempt_quiz_user_idx")]
+
+    def __str__(self):
+        return f"{self.user} – {self.quiz} – {self.score_percent}%"
