@@ -1,7 +1,8 @@
 """What the instructor's dashboard shows, each read in a fixed number of queries whatever the size of the class.
 
 The definitions, made here and nowhere else (the pages, the CSV and the tests use them):
-- percent: lessons completed out of all the course's lessons (as the student's own course home counts it).
+- percent: lessons completed out of all the course's lessons (the student's course home also counts the section quizzes
+  passed; their scores are on the student's page and the Quizzes tab).
 - video watched: the share of the course's video time the student has seen: for each lesson with a video length
   (`Lesson.video_minutes`), the furthest point they reached (capped at the length), summed, over the sum of lengths.
 - last activity: the latest of the student's lesson progress in the course (first opening a lesson, a video
