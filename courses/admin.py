@@ -2,15 +2,27 @@ from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, Sortabl
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from .models import Course, FAQEntry, Lesson, LessonProgress, Resource, Section
+from .models import Choice, Course, FAQEntry, Lesson, LessonProgress, Question, Quiz, QuizAttempt, Resource, Section
 
 # Form errors in place of the database's IntegrityError (the admin must never lose what was typed).
 SLUG_TAKEN = "The course {course} already has a lesson with the slug {slug!r}; choose another."
 SLUG_TWICE = "Two lessons here have the slug {slug!r}; give each its own."
 SECTION_SLUGS_TAKEN = "{course} already has lessons with the slugs {slugs}: rename them before moving this section."
+QUIZ_NEEDS_QUESTIONS = "A published quiz needs at least one question: add one, or untick “published”."
+QUESTION_NEEDS_CHOICES = (
+    "Question {number} has {choices} choice(s) and {correct} marked correct: a published quiz's questions need at "
+    "least 2 choices and at least 1 correct. Untick “published”, save, add the choices on the question's page "
+    "(its “Change” link), then publish."
+)
+CHOICES_NEEDED = (
+    "This question is in a published quiz, so it needs at least 2 choices and at least 1 marked correct "
+    "(now {choices} and {correct})."
+)
 CHANGE_NOTE_NEEDED = "Say what changed: students read this note next to the “Updated” mark and in their release digest."
 
 
@@ -152,12 +164,27 @@ class LessonInline(NameSiteZone, SortableTabularInline):
 
 @admin.register(Section)
 class SectionAdmin(SortableAdminBase, admin.ModelAdmin):
-    list_display = ["title", "course", "order"]
+    list_display = ["title", "course", "order", "quiz_link"]
     list_filter = ["course"]
+    list_select_related = ["course", "quiz"]
     exclude = ["order"]  # set by dragging the sections on the course page
+    readonly_fields = ["quiz_link"]
     form = SectionForm
     search_fields = ["title", "summary"]
     inlines = [LessonInline]
+
+    @admin.display(description="quiz")
+    def quiz_link(self, section):
+        """Link to the section's quiz, or to adding one."""
+        if not section.pk:
+            return "Save the section first."
+        quiz = getattr(section, "quiz", None)
+        if quiz is None:
+            url = reverse("admin:courses_quiz_add") + f"?section={section.pk}"
+            return format_html('<a href="{}">Add a quiz</a>', url)
+        url = reverse("admin:courses_quiz_change", args=[quiz.pk])
+        state = "published" if quiz.is_published else "not published"
+        return format_html('<a href="{}">{}</a> ({})', url, quiz.title, state)
 
 
 class ResourceInline(SortableStackedInline):
@@ -222,3 +249,166 @@ class LessonProgressAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "lesson__title"]
     raw_id_fields = ["user", "lesson"]
     date_hierarchy = "updated_at"
+
+
+# --- section quizzes ---
+
+
+def _live_forms(formset):
+    """The forms of an inline that will be saved: filled in (or existing) and not ticked for deletion."""
+    return [
+        form
+        for form in formset.forms
+        if hasattr(form, "cleaned_data")
+        and not formset._should_delete_form(form)
+        and (form.instance.pk or form.has_changed())
+    ]
+
+
+class QuestionInlineFormSet(CustomInlineFormSet):
+    """A published quiz needs a question, and each question 2 choices and a correct one (nothing saved if not)."""
+
+    def clean(self):
+        super().clean()
+        if not self.instance.is_published or any(self.errors):
+            return
+        live = _live_forms(self)
+        if not live:
+            raise forms.ValidationError(QUIZ_NEEDS_QUESTIONS)
+        saved = [form.instance.pk for form in live if form.instance.pk]
+        counts = {
+            row["pk"]: row
+            for row in Question.objects.filter(pk__in=saved)
+            .annotate(choices_n=Count("choices"), correct_n=Count("choices", filter=Q(choices__is_correct=True)))
+            .values("pk", "choices_n", "correct_n")
+        }
+        problems = []
+        for number, form in enumerate(live, start=1):
+            row = counts.get(form.instance.pk, {"choices_n": 0, "correct_n": 0})
+            if row["choices_n"] < 2 or row["correct_n"] < 1:
+                problems.append(QUESTION_NEEDS_CHOICES.format(number=number, choices=row["choices_n"],
+                                                              correct=row["correct_n"]))  # fmt: skip
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class QuestionInline(SortableStackedInline):
+    model = Question
+    formset = QuestionInlineFormSet
+    fields = ["order", "text", "explanation", "choice_summary"]
+    readonly_fields = ["choice_summary"]
+    extra = 0
+    show_change_link = True
+
+    @admin.display(description="choices")
+    def choice_summary(self, question):
+        if not question.pk:
+            return "Save the quiz, then add the choices on the question's page."
+        choices = list(question.choices.all())
+        correct = sum(1 for choice in choices if choice.is_correct)
+        url = reverse("admin:courses_question_change", args=[question.pk])
+        return format_html('{} choice(s), {} correct · <a href="{}">edit the choices</a>', len(choices), correct, url)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("choices")
+
+
+class QuizForm(forms.ModelForm):
+    class Meta:
+        model = Quiz
+        fields = ["section", "title", "intro", "pass_percent", "is_published"]
+
+
+@admin.register(Quiz)
+class QuizAdmin(SortableAdminBase, admin.ModelAdmin):
+    form = QuizForm
+    list_display = ["title", "section", "course", "is_published", "pass_percent", "question_count", "attempt_count"]
+    list_filter = ["is_published", "section__course"]
+    list_select_related = ["section__course"]
+    search_fields = ["title", "section__title"]
+    inlines = [QuestionInline]
+    fieldsets = [
+        (None, {"fields": ["section", "title", "intro", "pass_percent"]}),
+        (
+            "Publishing",
+            {
+                "fields": ["is_published"],
+                "description": "Students see the quiz once it is published, after the section's last lesson opens "
+                "for them. Publish only when every question has its choices and at least one correct answer.",
+            },
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_questions=Count("questions", distinct=True), n_attempts=Count("attempts", distinct=True)
+        )
+
+    @admin.display(description="course", ordering="section__course__title")
+    def course(self, quiz):
+        return quiz.section.course
+
+    @admin.display(description="questions", ordering="n_questions")
+    def question_count(self, quiz):
+        return quiz.n_questions
+
+    @admin.display(description="attempts", ordering="n_attempts")
+    def attempt_count(self, quiz):
+        return quiz.n_attempts
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "section":
+            kwargs["form_class"] = SectionChoiceField
+            kwargs["queryset"] = Section.objects.select_related("course").order_by("course__title", "order", "id")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ChoiceInlineFormSet(CustomInlineFormSet):
+    def clean(self):
+        super().clean()
+        quiz = self.instance.quiz if self.instance.quiz_id else None
+        if quiz is None or not quiz.is_published or any(self.errors):
+            return
+        live = _live_forms(self)
+        correct = sum(1 for form in live if form.cleaned_data.get("is_correct"))
+        if len(live) < 2 or correct < 1:
+            raise forms.ValidationError(CHOICES_NEEDED.format(choices=len(live), correct=correct))
+
+
+class ChoiceInline(SortableTabularInline):
+    model = Choice
+    formset = ChoiceInlineFormSet
+    fields = ["order", "text", "is_correct"]
+    extra = 3
+
+
+@admin.register(Question)
+class QuestionAdmin(SortableAdminBase, admin.ModelAdmin):
+    list_display = ["__str__", "quiz", "order"]
+    list_filter = ["quiz__section__course", "quiz"]
+    list_select_related = ["quiz__section"]
+    search_fields = ["text", "explanation"]
+    fields = ["quiz", "text", "explanation"]
+    inlines = [ChoiceInline]
+
+    def save_model(self, request, obj, form, change):
+        if not change or "quiz" in form.changed_data:  # new, or moved: last in its quiz
+            obj.order = (Question.objects.filter(quiz=obj.quiz).aggregate(last=Max("order"))["last"] or 0) + 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(QuizAttempt)
+class QuizAttemptAdmin(admin.ModelAdmin):
+    """Attempts as students submitted them: read only (scored on the server when they arrived)."""
+
+    list_display = ["user", "quiz", "score_percent", "passed", "submitted_at"]
+    list_filter = ["passed", "quiz__section__course", "quiz"]
+    list_select_related = ["user", "quiz__section"]
+    search_fields = ["user__email"]
+    date_hierarchy = "submitted_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -7,7 +7,8 @@ from datetime import datetime
 from django.db.models import Prefetch
 from django.urls import reverse
 
-from .models import Course, Lesson, LessonProgress, Section
+from .models import Course, Lesson, LessonProgress, Quiz, Section
+from .quizzes import passed_quiz_ids
 
 
 @dataclass
@@ -23,16 +24,34 @@ class SyllabusLesson:
 
 @dataclass
 class SyllabusSection:
+    """A section's lessons and, after them, its published quiz: a passed quiz counts as one more item done."""
+
     section: Section
     lessons: list[SyllabusLesson] = field(default_factory=list)
+    quiz: Quiz | None = None
+    quiz_passed: bool = False
+    quiz_url: str = ""
+
+    @property
+    def quiz_released(self) -> bool:
+        """The quiz opens with the section's last lesson."""
+        return all(item.released for item in self.lessons)
+
+    @property
+    def quiz_opens_at(self) -> datetime | None:
+        return max((item.opens_at for item in self.lessons if not item.released), default=None)
+
+    @property
+    def item_count(self):
+        return len(self.lessons) + (1 if self.quiz else 0)
 
     @property
     def completed_count(self):
-        return sum(1 for item in self.lessons if item.completed)
+        return sum(1 for item in self.lessons if item.completed) + (1 if self.quiz and self.quiz_passed else 0)
 
     @property
     def percent(self):
-        return round(100 * self.completed_count / len(self.lessons)) if self.lessons else 0
+        return round(100 * self.completed_count / self.item_count) if self.item_count else 0
 
 
 @dataclass
@@ -54,12 +73,22 @@ class Syllabus:
         return sum(len(section.lessons) for section in self.sections)
 
     @property
+    def quiz_count(self):
+        return sum(1 for section in self.sections if section.quiz)
+
+    @property
+    def item_count(self):
+        """Lessons and published quizzes: what completed_count counts out of."""
+        return self.lesson_count + self.quiz_count
+
+    @property
     def completed_count(self):
+        """Lessons completed and quizzes passed."""
         return sum(section.completed_count for section in self.sections)
 
     @property
     def percent(self):
-        return round(100 * self.completed_count / self.lesson_count) if self.lesson_count else 0
+        return round(100 * self.completed_count / self.item_count) if self.item_count else 0
 
 
 def sections_with_lessons(course: Course):
@@ -77,6 +106,8 @@ OpensAt = Callable[[Lesson], datetime | None]
 def syllabus_for(course: Course, *, user=None, at, opens_at: OpensAt, marks_since: datetime | None = None) -> Syllabus:
     """Return the syllabus with the user's ticks, the lesson to continue with, and what is new since `marks_since`.
 
+    Each section carries its published quiz, if any, and whether the user passed it (two queries for the course).
+
     `opens_at(lesson)` says when a lesson opens for the user's run (None: open); the page passes it from
     the access policy, since runs are not this app's. A lesson is "new" when it opened after `marks_since`
     (the end of the user's previous visit; None marks nothing), "updated" when the instructor marked it so
@@ -93,10 +124,16 @@ def syllabus_for(course: Course, *, user=None, at, opens_at: OpensAt, marks_sinc
                 "lesson_id", "completed_at", "updated_at"
             )
         }
+    quizzes = {quiz.section_id: quiz for quiz in Quiz.objects.published().filter(section__course=course)}
+    passed = passed_quiz_ids(user=user, course=course) if quizzes else set()
+    quiz_prefix = reverse("courses:quiz", args=[course.slug, 0]).removesuffix("0/quiz/")
     syllabus = Syllabus(
         sections=[
             SyllabusSection(
                 section=section,
+                quiz=(quiz := quizzes.get(section.pk)),
+                quiz_passed=quiz is not None and quiz.pk in passed,
+                quiz_url=f"{quiz_prefix}{section.pk}/quiz/" if quiz else "",
                 lessons=[
                     SyllabusLesson(
                         lesson=lesson,
@@ -161,5 +198,7 @@ def neighbours(course: Course, lesson: Lesson):
         "previous": ordered[index - 1] if index > 0 else None,
         "next": ordered[index + 1] if index + 1 < len(ordered) else None,
     }
-    found = Lesson.objects.only("id", "slug", "title", "course_id").in_bulk([pk for pk in wanted.values() if pk])
+    found = Lesson.objects.only("id", "slug", "title", "course_id", "section_id").in_bulk(
+        [pk for pk in wanted.values() if pk]
+    )
     return found.get(wanted["previous"]), found.get(wanted["next"])

@@ -2,13 +2,30 @@
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from .models import CourseVisit, Lesson, LessonProgress
+from .models import CourseVisit, Lesson, LessonProgress, Quiz, QuizAttempt
+
+# Quiz answers the form cannot have sent: a clear error, and nothing recorded.
+QUIZ_EMPTY = "This quiz has no questions yet."
+QUIZ_OTHER_FORM = "This form belongs to another quiz: open the quiz again and submit it from there."
+QUIZ_UNKNOWN_QUESTION = "The answers name a question that is not in this quiz: reload the quiz and answer again."
+QUIZ_UNKNOWN_CHOICE = "An answer to question {number} is not one of its choices: reload the quiz and answer again."
+QUIZ_ONE_CHOICE = "Question {number} takes one answer: choose one."
+QUIZ_UNANSWERED = "Answer every question: {numbers} no answer yet."
+
+
+class QuizRefused(ValueError):
+    """Answers that cannot be scored; `message` says why, for the student."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
 
 # Views of the course home this close together are one visit: going back and forth between the lessons and
 # the syllabus keeps the "new" marks; they clear at the next visit.
@@ -93,3 +110,77 @@ def record_course_visit(*, user, course, now=None) -> datetime | None:
     if previous is not None and timezone.is_naive(previous):
         previous = previous.replace(tzinfo=UTC)
     return previous
+
+
+def submit_quiz(*, user, quiz: Quiz, submission, answers: dict, now=None) -> QuizAttempt:
+    """Score the answers on the server and record the attempt; return it.
+
+    `answers` maps question ids to the choice ids ticked. A question is right when the ticked set is exactly
+    its correct set (a partial tick is wrong). The same form (`submission`) posted again records nothing more
+    and returns the first attempt (the unique constraint decides between two posts at once). Raise QuizRefused,
+    recording nothing, for answers the quiz's form cannot have sent or a question left unanswered.
+    """
+    now = now or timezone.now()
+    existing = QuizAttempt.objects.filter(user=user, submission=submission).first()
+    if existing is not None:
+        if existing.quiz_id != quiz.pk:
+            raise QuizRefused(QUIZ_OTHER_FORM)
+        return existing
+    questions = list(quiz.questions.prefetch_related("choices"))
+    if not questions:
+        raise QuizRefused(QUIZ_EMPTY)
+    ticked = _validated_answers(questions, answers)
+    wrong = []
+    for question in questions:
+        correct = {choice.pk for choice in question.choices.all() if choice.is_correct}
+        if ticked[question.pk] != correct:
+            wrong.append(question.pk)
+    count = len(questions)
+    right = count - len(wrong)
+    fields = {
+        "quiz": quiz,
+        "answers": {str(pk): sorted(ids) for pk, ids in ticked.items()},
+        "wrong_question_ids": wrong,
+        "correct_count": right,
+        "question_count": count,
+        "score_percent": round(100 * right / count),
+        "passed": 100 * right >= quiz.pass_percent * count,  # exact: 7 of 10 passes a 70 % mark, 69.9 % does not
+        "submitted_at": now,
+    }
+    try:
+        with transaction.atomic():
+            return QuizAttempt.objects.create(user=user, submission=submission, **fields)
+    except IntegrityError:  # the same form posted twice at once: the other post recorded it
+        existing = QuizAttempt.objects.get(user=user, submission=submission)
+        if existing.quiz_id != quiz.pk:
+            raise QuizRefused(QUIZ_OTHER_FORM) from None
+        return existing
+
+
+def _validated_answers(questions, answers: dict) -> dict[int, set[int]]:
+    """Return question id → the set of choice ids ticked, or raise QuizRefused."""
+    by_id = {question.pk: (number, question) for number, question in enumerate(questions, start=1)}
+    ticked = {question.pk: set() for question in questions}
+    for raw_question, raw_choices in answers.items():
+        try:
+            question_id = int(raw_question)
+            choice_ids = {int(choice) for choice in raw_choices}
+        except (TypeError, ValueError):
+            raise QuizRefused(QUIZ_UNKNOWN_QUESTION) from None
+        if question_id not in by_id:
+            raise QuizRefused(QUIZ_UNKNOWN_QUESTION)
+        number, question = by_id[question_id]
+        choices = question.choices.all()
+        if not choice_ids <= {choice.pk for choice in choices}:
+            raise QuizRefused(QUIZ_UNKNOWN_CHOICE.format(number=number))
+        if len(choice_ids) > 1 and sum(1 for choice in choices if choice.is_correct) == 1:
+            raise QuizRefused(QUIZ_ONE_CHOICE.format(number=number))
+        ticked[question_id] = choice_ids
+    unanswered = [str(by_id[pk][0]) for pk, ids in ticked.items() if not ids]
+    if unanswered:
+        if len(unanswered) == 1:
+            numbers = f"question {unanswered[0]} has"
+        else:
+            numbers = f"questions {', '.join(unanswered)} have"
+        raise QuizRefused(QUIZ_UNANSWERED.format(numbers=numbers))
+    return ticked

@@ -20,5 +20,7 @@ urlpatterns = [
         {"kind": "captions"},
         name="lesson_captions",
     ),
+    path("<slug:slug>/sections/<int:section_id>/quiz/", views.quiz_detail, name="quiz"),
+    path("<slug:slug>/sections/<int:section_id>/quiz/attempts/<int:pk>/", views.quiz_result, name="quiz_result"),
     path("<slug:slug>/resources/<int:pk>/", views.resource_download, name="resource"),
 ]

@@ -2,6 +2,7 @@ import functools
 import mimetypes
 import os
 import re
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -16,13 +17,23 @@ from enrollment.access import LOGIN_REQUIRED, course_access
 from enrollment.releases import schedule_for
 from enrollment.selectors import latest_enrollment, offered_run
 
-from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
+from .models import Course, FAQEntry, Lesson, LessonProgress, Quiz, QuizAttempt, Resource
 from .pdf import syllabus_pdf
+from .quizzes import best_and_latest, quiz_after, quiz_questions, review
 from .selectors import neighbours, sections_with_lessons, syllabus_for
-from .services import record_course_visit, record_lesson_opened, record_video_position, set_lesson_completed
+from .services import (
+    QuizRefused,
+    record_course_visit,
+    record_lesson_opened,
+    record_video_position,
+    set_lesson_completed,
+    submit_quiz,
+)
 
 MARKED_COMPLETE = "Lesson marked complete."
 MARKED_INCOMPLETE = "Lesson marked as not complete."
+QUIZ_NEXT = "Lesson marked complete. That was the last lesson of the section: here is its quiz."
+QUIZ_FORM_MISSING = "This form is incomplete: reload the quiz and answer again."
 
 
 def refuse(request, decision, *, course, lesson=None, template="courses/access_denied.html", extra_context=None):
@@ -182,6 +193,8 @@ def lesson_detail(request, slug, lesson_slug):
     elif request.user.is_authenticated:
         progress = record_lesson_opened(user=request.user, lesson=lesson)
     previous, following = neighbours(course, lesson)
+    last_of_section = following is None or following.section_id != lesson.section_id
+    section_quiz = Quiz.objects.published().filter(section_id=lesson.section_id).first() if last_of_section else None
     position = int(progress.video_position) if progress else 0
     context = {
         "course": course,
@@ -191,6 +204,7 @@ def lesson_detail(request, slug, lesson_slug):
         "resources": list(lesson.resources.all()),
         "previous": previous,
         "next": following,
+        "section_quiz": section_quiz,
         "embed": lesson.embed(start=position),
         "resume_at": position,
         "transcript": lesson.transcript_lines,
@@ -208,6 +222,11 @@ def lesson_complete(request, slug, lesson_slug):
         return refuse(request, decision, course=lesson.course, lesson=lesson)
     completed = request.POST.get("completed") == "1"
     set_lesson_completed(user=request.user, lesson=lesson, completed=completed)
+    # The section's last lesson done: on to its quiz, if the student has not passed it yet.
+    quiz = quiz_after(lesson, user=request.user) if completed else None
+    if quiz is not None:
+        messages.success(request, QUIZ_NEXT)
+        return redirect("courses:quiz", lesson.course.slug, lesson.section_id)
     messages.success(request, MARKED_COMPLETE if completed else MARKED_INCOMPLETE)
     return redirect(lesson)
 
@@ -286,3 +305,81 @@ def resource_download(request, slug, pk):
     if resource.url:
         return redirect(resource.url)
     return _serve_private_file(request, resource.file, as_attachment=True)
+
+
+def _quiz_or_404(request, slug, section_id) -> Quiz:
+    """Return the quiz of this section of this course; an unpublished one is 404 except to staff (a preview)."""
+    course = course_or_404(request, slug)
+    quizzes = Quiz.objects.select_related("section")
+    if not request.user.is_staff:
+        quizzes = quizzes.published()
+    quiz = get_object_or_404(quizzes, section_id=section_id, section__course=course)
+    quiz.section.course = course
+    return quiz
+
+
+def _quiz_decision(request, quiz):
+    access = course_access(request.user, quiz.section.course)
+    lessons = Lesson.objects.filter(section_id=quiz.section_id).only(
+        "id", "course_id", "section_id", "release_after_days", "release_time"
+    )
+    return access, access.quiz(list(lessons))
+
+
+def quiz_detail(request, slug, section_id):
+    """The section's quiz: its questions without their answers; a post is scored on the server (see submit_quiz)."""
+    quiz = _quiz_or_404(request, slug, section_id)
+    course = quiz.section.course
+    access, decision = _quiz_decision(request, quiz)
+    if not decision:
+        return refuse(request, decision, course=course)
+    error, ticked, submission = "", set(), uuid.uuid4()  # a new id for each page: a retake is a new attempt
+    if request.method == "POST":
+        answers = {
+            key.removeprefix("question-"): request.POST.getlist(key)
+            for key in request.POST
+            if key.startswith("question-")
+        }
+        ticked = {value for values in answers.values() for value in values}
+        try:
+            submission = uuid.UUID(request.POST.get("submission", ""))
+            attempt = submit_quiz(user=request.user, quiz=quiz, submission=submission, answers=answers)
+        except ValueError as refusal:  # a QuizRefused, or a form without its id
+            error = refusal.message if isinstance(refusal, QuizRefused) else QUIZ_FORM_MISSING
+        else:
+            return redirect("courses:quiz_result", course.slug, quiz.section_id, attempt.pk)
+    best, latest = best_and_latest(user=request.user, quiz=quiz)
+    context = {
+        "course": course,
+        "quiz": quiz,
+        "questions": quiz_questions(quiz),
+        "submission": submission,
+        "error": error,
+        "ticked": ticked,
+        "best": best,
+        "latest": latest,
+    }
+    return render(request, "courses/quiz_detail.html", context, status=400 if error else 200)
+
+
+def quiz_result(request, slug, section_id, pk):
+    """One of the student's own attempts: the score, and each question with their answer, the answer and why."""
+    quiz = _quiz_or_404(request, slug, section_id)
+    course = quiz.section.course
+    access, decision = _quiz_decision(request, quiz)
+    if not decision:
+        return refuse(request, decision, course=course)
+    attempts = QuizAttempt.objects.filter(quiz=quiz)
+    if not request.user.is_staff:  # staff may look at any student's attempt (the dashboard links them)
+        attempts = attempts.filter(user=request.user)
+    attempt = get_object_or_404(attempts.select_related("user"), pk=pk)
+    best, latest = best_and_latest(user=attempt.user, quiz=quiz)
+    context = {
+        "course": course,
+        "quiz": quiz,
+        "attempt": attempt,
+        "reviewed": review(attempt, quiz_questions(quiz)),
+        "best": best,
+        "latest": latest,
+    }
+    return render(request, "courses/quiz_result.html", context)

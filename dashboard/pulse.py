@@ -12,7 +12,8 @@ What. It covers the previous week, Monday 00:00 to Monday 00:00 in the staff mem
 for every run that is running (started, its longest tier's window not over) with active students, and every run
 with sign-ups or refunds in that week: students behind (dashboard.selectors' definition: the dashboard's "behind"
 filter), questions waiting more than WAITING_AFTER (the dashboard's unanswered queue: forum and office hours),
-the DROP_OFF_LESSONS lessons the most students opened and did not complete (the dashboard's lesson funnel),
+the DROP_OFF_LESSONS lessons the most students opened and did not complete (the dashboard's lesson funnel), the
+MISSED_QUESTIONS quiz questions most students got wrong in their latest attempt of the week (the dashboard's quiz page),
 sign-ups (enrollments made in the week) and refunds (payments refunded in the week). Behind and waiting are as
 they stand when the pulse is sent; links go to the dashboard (and each forum question to its thread).
 A quiet week (nobody behind, nothing waiting, no sign-up, no refund, in any run) sends nothing: the row is
@@ -47,6 +48,7 @@ PULSE_LOCAL_HOUR = 8  # Monday, in the staff member's zone
 WAITING_AFTER = timedelta(hours=24)
 TOP = 10  # students, questions, sign-ups and refunds listed by name (the counts are complete)
 DROP_OFF_LESSONS = 3
+MISSED_QUESTIONS = 3
 
 
 def pulse_week(user, *, now: datetime) -> tuple:
@@ -147,6 +149,7 @@ class RunReport:
     waiting_count: int = 0
     waiting: list[Link] = field(default_factory=list)  # forum and office-hours questions, oldest first
     drop_off: list = field(default_factory=list)  # LessonStats, largest opened-but-not-completed first
+    missed: list[Link] = field(default_factory=list)  # quiz questions most missed in the week, most first
     signup_count: int = 0
     signups: list[Link] = field(default_factory=list)
     refund_count: int = 0
@@ -213,9 +216,10 @@ def week_report(*, covers_from: datetime, covers_until: datetime, now=None) -> l
             "behind": _dashboard("students", run, query={"show": selectors.BEHIND, "sort": "completed"}),
             "lessons": _dashboard("lessons", run),
             "unanswered": _dashboard("unanswered", run),
+            "quizzes": _dashboard("quizzes", run),
         }
         if running:
-            _progress(report, now=now)
+            _progress(report, now=now, covers_from=covers_from, covers_until=covers_until)
         mine = signups_by_run.get(run.pk, [])
         report.signup_count = len(mine)
         report.signups = [
@@ -235,8 +239,9 @@ def week_report(*, covers_from: datetime, covers_until: datetime, now=None) -> l
     return reports
 
 
-def _progress(report: RunReport, *, now) -> None:
-    """Fill in who is behind, what waits and where students drop off, as the dashboard shows them now."""
+def _progress(report: RunReport, *, now, covers_from, covers_until) -> None:
+    """Fill in who is behind, what waits and where students drop off, as the dashboard shows them now, and the
+    quiz questions missed most in the week."""
     run = report.run
     facts = selectors.run_facts(run, now=now)
     report.behind_below = facts.behind_below
@@ -268,6 +273,13 @@ def _progress(report: RunReport, *, now) -> None:
     order = {lesson.pk: n for n, lesson in enumerate(facts.lessons)}
     stats.sort(key=lambda item: (-(item.opened - item.completed), order[item.lesson.pk]))
     report.drop_off = stats[:DROP_OFF_LESSONS]
+    missed = selectors.most_missed_questions(facts, since=covers_from, until=covers_until, limit=MISSED_QUESTIONS)
+    report.missed = [
+        Link(str(item.question), _dashboard("quiz", run, item.question.quiz_id),
+             detail=f"{item.question.quiz.section.title}: {item.question.quiz.title}, question {item.number}; "
+                    f"{item.missed} of {item.answered} student{'' if item.answered == 1 else 's'} wrong")
+        for item in missed
+    ]  # fmt: skip
 
 
 def _plural(count, word, plural=None) -> str:

@@ -1,7 +1,8 @@
 """What the instructor's dashboard shows, each read in a fixed number of queries whatever the size of the class.
 
 The definitions, made here and nowhere else (the pages, the CSV and the tests use them):
-- percent: lessons completed out of all the course's lessons (as the student's own course home counts it).
+- percent: lessons completed out of all the course's lessons (the student's course home also counts the section quizzes
+  passed; their scores are on the student's page and the Quizzes tab).
 - video watched: the share of the course's video time the student has seen: for each lesson with a video length
   (`Lesson.video_minutes`), the furthest point they reached (capped at the length), summed, over the sum of lengths.
 - last activity: the latest of the student's lesson progress in the course (first opening a lesson, a video
@@ -14,6 +15,9 @@ The definitions, made here and nowhere else (the pages, the CSV and the tests us
 - behind: completed fewer lessons than had been released for the student's run BEHIND_AFTER (two weeks) ago,
   so nobody is behind for a lesson that opened less than two weeks ago (enrollment.releases gives the dates).
 - inactive: no activity for INACTIVE_AFTER (14 days), or none ever.
+- a quiz question missed: wrong in the student's latest attempt at its quiz (a student who got it right on a
+  retake no longer counts); the weekly pulse counts the latest attempt of the week. Students are the run's active
+  ones; a question added after a student's attempt counts neither way for them.
 """
 
 import zoneinfo
@@ -41,7 +45,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least, NullIf, TruncDate
 from django.utils import timezone
 
-from courses.models import Lesson, LessonProgress
+from courses.models import Lesson, LessonProgress, Question, Quiz, QuizAttempt
 from enrollment.models import Enrollment, Run, Tier
 from enrollment.releases import ReleaseSchedule, schedule_for
 from enrollment.window import access_ends_at
@@ -431,3 +435,130 @@ def emails_to(enrollment: Enrollment, *, extensions, change_emails, reminders=()
         for r in reminders
     ]
     return sorted(lines, key=lambda line: line.when, reverse=True)
+
+
+# --- quizzes ---
+
+
+def course_quizzes(facts: RunFacts) -> list[Quiz]:
+    """The course's published quizzes in syllabus order (one query)."""
+    quizzes = Quiz.objects.published().filter(section__course_id=facts.run.course_id).select_related("section")
+    return list(quizzes.order_by("section__order", "section_id"))
+
+
+def _students_of_run(facts: RunFacts):
+    return Enrollment.objects.filter(run=facts.run, status=Enrollment.Status.ACTIVE).values("user_id")
+
+
+@dataclass
+class QuizSummary:
+    quiz: Quiz
+    students: int
+    attempted: int
+    passed: int
+
+    @property
+    def attempted_percent(self):
+        return percent(self.attempted, self.students)
+
+    @property
+    def passed_percent(self):
+        return percent(self.passed, self.students)
+
+
+def quiz_summaries(facts: RunFacts) -> list[QuizSummary]:
+    """Each published quiz with how many of the run's students took it and passed it (two queries)."""
+    total = student_count(facts)
+    mine = Q(attempts__user_id__in=_students_of_run(facts))
+    quizzes = (
+        Quiz.objects.published()
+        .filter(section__course_id=facts.run.course_id)
+        .select_related("section")
+        .annotate(
+            attempted=Count("attempts__user", filter=mine, distinct=True),
+            passed=Count("attempts__user", filter=mine & Q(attempts__passed=True), distinct=True),
+        )
+        .order_by("section__order", "section_id")
+    )
+    return [QuizSummary(quiz, total, quiz.attempted, quiz.passed) for quiz in quizzes]
+
+
+@dataclass
+class QuizScore:
+    quiz: Quiz
+    attempts: int = 0
+    best: QuizAttempt | None = None
+    latest: QuizAttempt | None = None
+
+
+def student_quiz_scores(facts: RunFacts, *, user) -> list[QuizScore]:
+    """Each published quiz with the student's number of attempts, best and latest (two queries)."""
+    scores = {quiz.pk: QuizScore(quiz) for quiz in course_quizzes(facts)}
+    attempts = QuizAttempt.objects.filter(user=user, quiz_id__in=list(scores)).defer("answers", "wrong_question_ids")
+    for attempt in attempts.order_by("submitted_at", "id"):  # oldest first: the latest wins, the first best stays
+        score = scores[attempt.quiz_id]
+        score.attempts += 1
+        score.latest = attempt
+        if score.best is None or attempt.score_percent > score.best.score_percent:
+            score.best = attempt
+    return list(scores.values())
+
+
+def latest_attempts(*, quizzes, users, since=None, until=None) -> QuerySet:
+    """Each user's latest attempt at each of the quizzes (submitted in [since, until) if given): one query."""
+    window = Q()
+    if since is not None:
+        window &= Q(submitted_at__gte=since)
+    if until is not None:
+        window &= Q(submitted_at__lt=until)
+    latest = (
+        QuizAttempt.objects.filter(window, quiz=OuterRef("quiz_id"), user=OuterRef("user_id"))
+        .order_by("-submitted_at", "-id")
+        .values("pk")[:1]
+    )
+    return QuizAttempt.objects.filter(window, quiz__in=quizzes, user_id__in=users).filter(pk=Subquery(latest))
+
+
+@dataclass
+class MissedQuestion:
+    question: Question
+    number: int  # its place in its quiz
+    missed: int = 0  # students whose latest attempt got it wrong
+    answered: int = 0  # students whose latest attempt had it
+
+    @property
+    def missed_percent(self):
+        return percent(self.missed, self.answered)
+
+
+def _count_missed(questions: list[Question], attempts) -> list[MissedQuestion]:
+    numbers, place = {}, {}
+    for question in questions:
+        place[question.quiz_id] = place.get(question.quiz_id, 0) + 1
+        numbers[question.pk] = MissedQuestion(question, place[question.quiz_id])
+    for answers, wrong in attempts.values_list("answers", "wrong_question_ids"):
+        for key in answers:
+            if (item := numbers.get(int(key))) is not None:
+                item.answered += 1
+        for pk in wrong:
+            if (item := numbers.get(pk)) is not None:
+                item.missed += 1
+    return sorted(numbers.values(), key=lambda item: (-item.missed, item.question.quiz_id, item.number))
+
+
+def missed_questions(facts: RunFacts, quiz: Quiz) -> list[MissedQuestion]:
+    """Each question of the quiz with how many of the run's students got it wrong in their latest attempt, most
+    missed first (two queries)."""
+    questions = list(quiz.questions.all())
+    return _count_missed(questions, latest_attempts(quizzes=[quiz], users=_students_of_run(facts)))
+
+
+def most_missed_questions(facts: RunFacts, *, since, until, limit=3) -> list[MissedQuestion]:
+    """The questions the run's students missed most in their latest attempt of the week (two queries); only
+    questions missed at least once."""
+    quizzes = Quiz.objects.published().filter(section__course_id=facts.run.course_id)
+    questions = list(
+        Question.objects.filter(quiz__in=quizzes).select_related("quiz__section").order_by("quiz_id", "order", "id")
+    )
+    attempts = latest_attempts(quizzes=quizzes, users=_students_of_run(facts), since=since, until=until)
+    return [item for item in _count_missed(questions, attempts) if item.missed][:limit]

@@ -12,5 +12,7 @@ urlpatterns = [
     path("runs/<slug:run_slug>/students/<int:pk>/", views.student, name="student"),
     path("runs/<slug:run_slug>/lessons/", views.lessons, name="lessons"),
     path("runs/<slug:run_slug>/activity/", views.activity, name="activity"),
+    path("runs/<slug:run_slug>/quizzes/", views.quizzes, name="quizzes"),
+    path("runs/<slug:run_slug>/quizzes/<int:quiz_id>/", views.quiz, name="quiz"),
     path("runs/<slug:run_slug>/unanswered/", views.unanswered, name="unanswered"),
 ]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from courses.models import Quiz
 from enrollment.admin import EXTENDED, ExtendAccessForm
 from enrollment.models import Enrollment, Run
 from enrollment.services import ExtensionRefused, extend_access
@@ -170,6 +171,26 @@ def lessons(request, run_slug):
 
 
 @staff_only
+def quizzes(request, run_slug):
+    run = _run_or_404(run_slug)
+    facts = selectors.run_facts(run)
+    context = _context(request, run, facts, "quizzes", summaries=selectors.quiz_summaries(facts))
+    return render(request, "dashboard/quizzes.html", context)
+
+
+@staff_only
+def quiz(request, run_slug, quiz_id):
+    """Per question of a quiz: how many of the run's students got it wrong in their latest attempt."""
+    run = _run_or_404(run_slug)
+    found = get_object_or_404(Quiz.objects.select_related("section"), pk=quiz_id, section__course_id=run.course_id)
+    facts = selectors.run_facts(run)
+    missed = selectors.missed_questions(facts, found)
+    attempted = max((item.answered for item in missed), default=0)
+    context = _context(request, run, facts, "quizzes", quiz=found, missed=missed, attempted=attempted)
+    return render(request, "dashboard/quiz.html", context)
+
+
+@staff_only
 def activity(request, run_slug):
     run = _run_or_404(run_slug)
     facts = selectors.run_facts(run)
@@ -205,6 +226,7 @@ def student(request, run_slug, pk):
         request, run, facts, "students",
         enrollment=enrollment, student=user,
         lessons=selectors.student_lessons(facts, user=user),
+        quiz_scores=selectors.student_quiz_scores(facts, user=user),
         threads=threads_of_author(course=run.course, user=user),
         registrations=registrations_of(run=run, user=user),
         emails=selectors.emails_to(enrollment, extensions=extensions, change_emails=change_emails, reminders=reminders),

@@ -6,6 +6,7 @@ Rules:
 - a lesson is released by the dates of the student's own run (enrollment/releases.py);
 - a student with an active enrollment sees the course home from enrolment until the access
   window ends, and released lessons (and their files) and the forum from the run's start until it ends;
+- a section's quiz opens to a student inside their window once every lesson of the section is released;
 - nobody else sees course content. A refused request learns why, never the content.
 """
 
@@ -33,6 +34,7 @@ NOT_OFFICE_HOURS_TIER = "not-office-hours-tier"
 NOT_REGISTERED = "not-registered"
 NOT_OPEN_YET = "not-open-yet"
 SESSION_OVER = "session-over"
+QUIZ_NOT_RELEASED = "quiz-not-released"
 
 MESSAGES = {
     LOGIN_REQUIRED: "Log in to open this page.",
@@ -47,6 +49,7 @@ MESSAGES = {
     NOT_REGISTERED: "Sign up for this session to get its meeting link.",
     NOT_OPEN_YET: "The meeting link appears here at {when}, 15 minutes before the start.",
     SESSION_OVER: "This session is over.",
+    QUIZ_NOT_RELEASED: "This quiz opens on {when}, with the last lesson of its section.",
 }
 # The meeting link shows from this long before a session starts until it ends.
 JOIN_EARLY = timedelta(minutes=15)
@@ -153,6 +156,20 @@ class CourseAccess:
                 return refusal
         if not self.releases.is_released(lesson, at=self.at):
             return Decision(False, NOT_RELEASED, self.releases.opens_at(lesson))
+        return ALLOW
+
+    def quiz(self, lessons) -> Decision:
+        """May the user take the quiz of a section with these lessons? Staff always; a student inside their
+        window (from the run's start) once every lesson of the section is released for them (none: at the start).
+        """
+        if self.is_staff:
+            return ALLOW
+        refusal = self._enrollment_refusal(lessons=True)
+        if refusal is not None:
+            return refusal
+        waiting = [when for lesson in lessons if (when := self.releases.opens_at(lesson)) and when > self.at]
+        if waiting:
+            return Decision(False, QUIZ_NOT_RELEASED, max(waiting))
         return ALLOW
 
     @cached_property

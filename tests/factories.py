@@ -13,7 +13,19 @@ from django.utils import timezone
 
 from accounts.models import User
 from courses.markdown import render_markdown
-from courses.models import Course, CourseVisit, FAQEntry, Lesson, LessonProgress, Resource, Section
+from courses.models import (
+    Choice,
+    Course,
+    CourseVisit,
+    FAQEntry,
+    Lesson,
+    LessonProgress,
+    Quiz,
+    QuizAttempt,
+    Resource,
+    Section,
+)
+from courses.models import Question as QuizQuestion
 from dashboard.models import WeeklyPulse
 from enrollment.models import (
     Announcement,
@@ -114,6 +126,61 @@ class CourseVisitFactory(factory.django.DjangoModelFactory):
     course = factory.SubFactory(CourseFactory)
     last_seen_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
     previous_visit_at = factory.LazyAttribute(lambda visit: visit.last_seen_at - timedelta(days=1))
+
+
+class QuizFactory(factory.django.DjangoModelFactory):
+    """A section's quiz, published (the model's default is unpublished); add questions with QuizQuestionFactory."""
+
+    class Meta:
+        model = Quiz
+
+    section = factory.SubFactory(SectionFactory)
+    title = factory.Sequence(lambda n: f"Quiz {n}")
+    pass_percent = 70
+    is_published = True
+
+
+class QuizQuestionFactory(factory.django.DjangoModelFactory):
+    """A question; pass `choices=[("text", True), ("other", False)]` to give it choices (True: correct)."""
+
+    class Meta:
+        model = QuizQuestion
+        skip_postgeneration_save = True
+
+    quiz = factory.SubFactory(QuizFactory)
+    text = factory.Sequence(lambda n: f"Question {n}?")
+    explanation = "Because."
+    order = factory.Sequence(lambda n: n)
+
+    @factory.post_generation
+    def choices(question, create, extracted, **kwargs):
+        for order, (text, correct) in enumerate(extracted or []):
+            Choice.objects.create(question=question, text=text, is_correct=correct, order=order)
+
+
+class ChoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Choice
+
+    question = factory.SubFactory(QuizQuestionFactory)
+    text = factory.Sequence(lambda n: f"Choice {n}")
+    is_correct = False
+    order = factory.Sequence(lambda n: n)
+
+
+class QuizAttemptFactory(factory.django.DjangoModelFactory):
+    """A recorded attempt as given (no scoring: that is courses.services.submit_quiz's)."""
+
+    class Meta:
+        model = QuizAttempt
+
+    user = factory.SubFactory(UserFactory)
+    quiz = factory.SubFactory(QuizFactory)
+    submission = factory.LazyFunction(uuid.uuid4)
+    correct_count = 1
+    question_count = 1
+    score_percent = factory.LazyAttribute(lambda a: round(100 * a.correct_count / a.question_count))
+    passed = factory.LazyAttribute(lambda a: 100 * a.correct_count >= a.quiz.pass_percent * a.question_count)
 
 
 class RunFactory(factory.django.DjangoModelFactory):

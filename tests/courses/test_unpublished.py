@@ -21,6 +21,8 @@ from tests.factories import (
     OfficeHoursTierFactory,
     PostFactory,
     QuestionFactory,
+    QuizAttemptFactory,
+    QuizFactory,
     RunFactory,
     SectionFactory,
     SessionFactory,
@@ -84,6 +86,7 @@ def world():
         "sessions": session,
         "questions": QuestionFactory(session=session, author=student),
         "announcements": AnnouncementFactory(run=run, published_at=timezone.now()),
+        "attempts": QuizAttemptFactory(quiz=QuizFactory(section=lesson.section), user=student),
     }
     board = BoardFactory(course=course, slug="questions")
     return {"course": course, "lesson": lesson, "board": board, "student": student, "objects": objects}
@@ -96,6 +99,8 @@ def url_of(world, name, route):
             kwargs[parameter] = world["course"].slug
         elif parameter == "lesson_slug":
             kwargs[parameter] = world["lesson"].slug
+        elif parameter == "section_id":
+            kwargs[parameter] = world["lesson"].section_id
         elif parameter == "board_slug":
             kwargs[parameter] = world["board"].slug
         elif parameter == "pk":

@@ -9,7 +9,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from enrollment.models import Extension
-from tests.factories import EnrollmentFactory, UserFactory
+from tests.factories import EnrollmentFactory, QuizFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,14 @@ def test_the_resolver_finds_every_dashboard_page():
     names = {name for name, _ in DASHBOARD_URLS}
     assert names == {
         "dashboard:index", "dashboard:students", "dashboard:students_csv", "dashboard:extend", "dashboard:student",
-        "dashboard:lessons", "dashboard:activity", "dashboard:unanswered",
+        "dashboard:lessons", "dashboard:activity", "dashboard:unanswered", "dashboard:quizzes", "dashboard:quiz",
     }  # fmt: skip
 
 
 def url_for(name, parameters, klass):
     values = {"run_slug": klass.run.slug, "pk": klass.students["ada"].pk}
+    if "quiz_id" in parameters:
+        values["quiz_id"] = QuizFactory(section=klass.lessons[0].section).pk
     return reverse(name, kwargs={parameter: values[parameter] for parameter in parameters})
 
 

@@ -1,5 +1,6 @@
 """Every dashboard page runs the same, small number of queries for 10 students and for 2,000."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -8,13 +9,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from courses.models import LessonProgress
+from courses.models import LessonProgress, QuizAttempt
 from forum.models import Post
 from tests.factories import (
     CourseFactory,
     LessonFactory,
     OfficeHoursTierFactory,
     QuestionFactory,
+    QuizFactory,
+    QuizQuestionFactory,
     RegistrationFactory,
     RunFactory,
     SectionFactory,
@@ -35,7 +38,9 @@ MAX_QUERIES = {
     "lessons": 8,
     "activity": 7,
     "unanswered": 6,
-    "student": 16,
+    "student": 18,
+    "quizzes": 8,
+    "quiz": 9,
 }
 
 
@@ -63,11 +68,20 @@ def build_class(size):
              created_at=now - timedelta(days=n % 9))
         for n, user in enumerate(users[::3])
     )  # fmt: skip
+    quiz = QuizFactory(section=section)
+    questions = [QuizQuestionFactory(quiz=quiz, choices=[("a", True), ("b", False)]) for _ in range(5)]
+    QuizAttempt.objects.bulk_create(
+        QuizAttempt(user=user, quiz=quiz, submission=uuid.uuid4(), answers={str(q.pk): [] for q in questions},
+                    wrong_question_ids=[q.pk for q in questions[: n % 4]], correct_count=5 - n % 4, question_count=5,
+                    score_percent=20 * (5 - n % 4), passed=n % 4 < 2, submitted_at=now - timedelta(hours=k + n % 5))
+        for n, user in enumerate(users) for k in range(n % 3)
+    )  # fmt: skip
     session = SessionFactory(run=run)
     for user in users[:3]:
         RegistrationFactory(session=session, user=user)
         QuestionFactory(session=session, author=user)
     student = run.enrollments.order_by("pk").first()
+    run.quiz = quiz
     return run, student
 
 
@@ -80,6 +94,8 @@ def page_urls(run, student):
         "activity": reverse("dashboard:activity", args=[run.slug]),
         "unanswered": reverse("dashboard:unanswered", args=[run.slug]),
         "student": reverse("dashboard:student", args=[run.slug, student.pk]),
+        "quizzes": reverse("dashboard:quizzes", args=[run.slug]),
+        "quiz": reverse("dashboard:quiz", args=[run.slug, run.quiz.pk]),
     }
 
 

@@ -28,6 +28,9 @@ from tests.factories import (
     PaymentFactory,
     PostFactory,
     QuestionFactory,
+    QuizAttemptFactory,
+    QuizFactory,
+    QuizQuestionFactory,
     RunFactory,
     SectionFactory,
     SessionFactory,
@@ -352,3 +355,51 @@ def test_the_admin_lists_who_got_which_weeks_pulse(admin_client):
     assert page.status_code == 200
     assert "ina@example.com" in page.text and "Sent" in page.text
     assert admin_client.get(reverse("admin:dashboard_weeklypulse_add")).status_code == 403
+
+
+def test_the_pulse_lists_the_three_quiz_questions_missed_most_in_the_week(week):
+    """Latest attempts of the Paris week (23 Nov 00:00 to 30 Nov 00:00, UTC+1) by the run's active students:
+    ada missed Q1, Q2 on the 24th then only Q2 on the 26th; bob Q2, Q3; cy Q3, Q4 (and Q1 on the 20th, before
+    the week); dee Q2, Q4. Refunded eve's Q1 and the next run's gus don't count. So Q2 3, Q3 2, Q4 2, Q1 0."""
+    quiz = QuizFactory(section=week.lessons["L1"].section, title="Basics quiz")
+    questions = [QuizQuestionFactory(quiz=quiz, order=n, text=f"Question {n + 1}?") for n in range(4)]
+
+    def took(name, day, wrong):
+        QuizAttemptFactory(
+            user=week.enrollments[name].user, quiz=quiz, submitted_at=datetime(2026, 11, day, 12, 0, tzinfo=UTC),
+            answers={str(q.pk): [] for q in questions}, wrong_question_ids=[questions[n - 1].pk for n in wrong],
+            correct_count=4 - len(wrong), question_count=4,
+        )  # fmt: skip
+
+    took("ada", 24, [1, 2])
+    took("ada", 26, [2])
+    took("bob", 25, [2, 3])
+    took("cy", 20, [1])
+    took("cy", 27, [3, 4])
+    took("dee", 28, [2, 4])
+    took("eve", 25, [1])
+    took("gus", 28, [1])
+
+    assert pulse.send_due(now=NOW) == 1
+    [message] = pulses_to("ina@example.com")
+    text, html = text_and_html(message)
+    hand_run = text.split("== Hand-built course: Next run")[0]
+    missed = hand_run.split("Quiz questions missed most this week (latest attempt of each student):\n")[1]
+    url = absolute("quiz", "hand-run", quiz.pk)
+    assert missed.split("\n\n")[0].splitlines() == [
+        "- Question 2? (Only section: Basics quiz, question 2; 3 of 4 students wrong)", f"  {url}",
+        "- Question 3? (Only section: Basics quiz, question 3; 2 of 4 students wrong)", f"  {url}",
+        "- Question 4? (Only section: Basics quiz, question 4; 2 of 4 students wrong)", f"  {url}",
+    ]  # fmt: skip
+    assert "Question 1?" not in text
+    assert f'href="{url}"' in html and "Question 2?</a>" in html
+    assert f'href="{absolute("quizzes", "hand-run")}"' in html
+
+
+def test_the_pulse_says_nothing_of_quizzes_in_a_week_without_attempts(week):
+    QuizQuestionFactory(quiz=QuizFactory(section=week.lessons["L1"].section), choices=[("a", True), ("b", False)])
+
+    pulse.send_due(now=NOW)
+
+    [message] = pulses_to("ina@example.com")
+    assert "Quiz questions" not in message.body

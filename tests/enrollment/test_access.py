@@ -15,6 +15,7 @@ from enrollment.access import (
     NOT_ENROLLED,
     NOT_RELEASED,
     NOT_STARTED,
+    QUIZ_NOT_RELEASED,
     REFUNDED,
     Decision,
     can_download_resource,
@@ -217,3 +218,28 @@ def test_every_refusal_has_a_message_and_allowing_has_none(reason):
     assert not decision
     assert Decision(True).message == ""
     assert Decision(True)
+
+
+# --- a section's quiz ---
+
+
+def test_a_quiz_opens_from_the_start_when_every_lesson_of_its_section_is_released(lesson, run):
+    later = LessonFactory(section=lesson.section, slug="later", release_after_days=7)
+    student = enrol(run).user
+    lessons = [lesson, later]
+
+    assert course_access(student, lesson.course, at=START - timedelta(days=1)).quiz(lessons).reason == NOT_STARTED
+    waiting = course_access(student, lesson.course, at=START + timedelta(days=1)).quiz(lessons)
+    assert (waiting.reason, waiting.when) == (QUIZ_NOT_RELEASED, START + timedelta(days=7))
+    assert waiting.message == "This quiz opens on 17 March 2026, 09:00, with the last lesson of its section."
+    assert course_access(student, lesson.course, at=START + timedelta(days=7)).quiz(lessons)
+    assert course_access(student, lesson.course, at=END).quiz(lessons).reason == ACCESS_ENDED
+
+
+def test_a_free_preview_lesson_does_not_open_the_quiz_to_visitors(lesson, run):
+    lesson.is_free_preview = True
+    lesson.save()
+    at = START + timedelta(days=1)
+    assert course_access(UserFactory(), lesson.course, at=at).quiz([lesson]).reason == NOT_ENROLLED
+    assert course_access(AnonymousUser(), lesson.course, at=at).quiz([lesson]).reason == LOGIN_REQUIRED
+    assert course_access(StaffFactory(), lesson.course, at=START - timedelta(days=9)).quiz([lesson])
