@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import format_html
 
 from courses.search import LIMIT, clean_query, search_course
 from courses.views import course_view
@@ -76,7 +77,11 @@ def _groups(request, course, access, query):
             [
                 Result(
                     f"{lesson_url(hit.lesson)}?t={hit.line.seconds}",
-                    f"Transcript at {hit.line.label}",
+                    # Visible: the moment (the lesson is on the line below); heard: the lesson too, so that no two
+                    # links of the list sound alike.
+                    format_html(
+                        'Transcript at {}<span class="visually-hidden"> of {}</span>', hit.line.label, hit.lesson.title
+                    ),  # fmt: skip
                     place(hit.lesson),
                     hit.snippet,
                 )
