@@ -1,7 +1,10 @@
 """Search a course's own content: lessons (title and text), video transcripts, reading items and Q&A entries.
 
-Postgres matches with full-text search on GIN expression indexes built from this module's own vectors
-(courses/migrations/0008_search_indexes.py; tests/courses/test_search.py checks with EXPLAIN that they are used);
+Postgres matches with full-text search (courses/migrations/0008_search_indexes.py): lessons on two stored, generated
+tsvector columns with GIN indexes (title and text; transcript), which Postgres keeps up to date, so that ranking a
+common word over thousands of lessons reads the stored vectors instead of parsing every text again (as the forum's
+posts); reading items and Q&A entries, short and few, on GIN expression indexes of this module's own vectors.
+tests/courses/test_search.py checks with EXPLAIN that the searches use them.
 SQLite with a plain match of every word, like the forum's search (forum/search.py). Which lessons a user may open
 is the access policy's, not this app's: the caller passes it as `may_open(lesson)`, and nothing of any other
 lesson (its text, its transcript, its reading) is returned. A fixed number of queries, whatever the course's size.
@@ -10,9 +13,9 @@ lesson (its text, its transcript, its reading) is returned. A fixed number of qu
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Expression, Q
 
 from courseweb.highlight import MARK_END, MARK_START, excerpt, highlight, marked, query_words
 
@@ -26,13 +29,43 @@ LINES_PER_LESSON = 3  # transcript moments shown per lesson
 SNIPPET_WORDS = 30
 
 
+class StoredVector(Expression):
+    """A lesson's stored search vector: a column only Postgres has (courses/migrations/0008), so not a model field.
+
+    Bound to the query's alias of courses_lesson, and relabelled with it, so it stays right inside a subquery.
+    """
+
+    output_field = SearchVectorField()
+
+    def __init__(self, column, alias=None):
+        super().__init__()
+        self.column, self.alias = column, alias
+
+    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
+        resolved = self.copy()
+        resolved.alias = query.get_initial_alias()
+        return resolved
+
+    def relabeled_clone(self, change_map):
+        clone = self.copy()
+        clone.alias = change_map.get(self.alias, self.alias)
+        return clone
+
+    def as_sql(self, compiler, connection):
+        return f"{compiler.quote_name_unless_alias(self.alias)}.{connection.ops.quote_name(self.column)}", []
+
+    def get_group_by_cols(self):
+        return [self]
+
+
 def lesson_vector():
-    """The lessons' title (weight A) and text (B): the expression of their GIN index."""
-    return SearchVector("title", config=CONFIG, weight="A") + SearchVector("body", config=CONFIG, weight="B")
+    """The lessons' title (weight A) and text (B), stored and GIN-indexed: courses_lesson.search_vector."""
+    return StoredVector("search_vector")
 
 
 def transcript_vector():
-    return SearchVector("transcript", config=CONFIG)
+    """The lessons' transcript, stored and GIN-indexed: courses_lesson.transcript_vector."""
+    return StoredVector("transcript_vector")
 
 
 def resource_vector():
@@ -98,9 +131,12 @@ def search_course(*, course: Course, query: str, may_open: Callable[[Lesson], bo
     if not words:
         return CourseHits()
     release_fields = ("id", "course_id", "release_after_days", "release_time", "is_free_preview")
-    allowed = [lesson.pk for lesson in Lesson.objects.filter(course=course).only(*release_fields) if may_open(lesson)]
-    lessons = Lesson.objects.filter(course=course, pk__in=allowed)
-    resources = Resource.objects.filter(lesson__course=course, lesson_id__in=allowed)
+    # Refused lessons are few (those not released yet) or all (before the start): the shorter list goes to the query.
+    refused = [
+        lesson.pk for lesson in Lesson.objects.filter(course=course).only(*release_fields) if not may_open(lesson)
+    ]
+    lessons = Lesson.objects.filter(course=course).exclude(pk__in=refused)
+    resources = Resource.objects.filter(lesson__course=course).exclude(lesson_id__in=refused)
     entries = FAQEntry.objects.filter(course=course)
     if connection.vendor == "postgresql":
         search = SearchQuery(query, search_type="websearch", config=CONFIG)

@@ -120,7 +120,21 @@ def test_the_search_indexes_exist(on_postgres):
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)", [names])
         definitions = dict(cursor.fetchall())
     assert set(definitions) == set(names)
-    assert all("USING gin" in definition and "to_tsvector" in definition for definition in definitions.values())
+    assert all("USING gin" in definition for definition in definitions.values())
+    assert "(search_vector)" in definitions["courses_lesson_search_idx"]
+    assert "(transcript_vector)" in definitions["courses_lesson_transcript_idx"]
+    assert "to_tsvector" in definitions["courses_resource_search_idx"]
+
+
+def test_lessons_search_vectors_follow_their_text(section, on_postgres):
+    lesson = LessonFactory(section=section, title="Old title", body="Old body.")
+    lesson.title, lesson.body, lesson.transcript = "Quokka lesson", "About marzipan.", "00:01 tessellation"
+    lesson.save()
+
+    hits = found(section.course, "quokka marzipan")
+    assert [hit.lesson for hit in hits.lessons] == [lesson]
+    assert [hit.lesson for hit in found(section.course, "tessellation").transcripts] == [lesson]
+    assert len(found(section.course, "old")) == 0
 
 
 @pytest.mark.parametrize(
