@@ -1,4 +1,4 @@
-"""Course search in a real browser: from the course home's box to a video moment, and the results page's accessibility."""
+"""Course search in a real browser: from the course home's box to a video moment; the results page's accessibility."""
 
 import pytest
 from playwright.sync_api import expect
