@@ -10,13 +10,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 
-from courses.search import LIMIT, clean_query, search_course
+from courses.search import LIMIT, MAX_QUERY_LENGTH, clean_query, search_course
 from courses.views import course_view
 from courseweb.highlight import highlight, query_words
 from enrollment.access import CourseAccess
 from forum.selectors import search_hits
 
 NO_RESULTS = "No results for “{query}” – try fewer words."
+SHORTENED = "Only the first {limit} characters of your search were used."
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Group:
 
 @course_view(CourseAccess.course_home)
 def course_search(request, course, access):
-    query = clean_query(request.GET.get("q", ""))
+    typed = request.GET.get("q", "")
+    query = clean_query(typed)
     groups = _groups(request, course, access, query) if query else []
     total = sum(len(group.results) for group in groups)
     context = {
@@ -50,6 +52,7 @@ def course_search(request, course, access):
         "groups": [group for group in groups if group.results],
         "total": total,
         "no_results": NO_RESULTS.format(query=query) if query and not total else "",
+        "shortened": SHORTENED.format(limit=MAX_QUERY_LENGTH) if len(typed.strip()) > MAX_QUERY_LENGTH else "",
     }
     return render(request, "search/results.html", context)
 

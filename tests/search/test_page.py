@@ -10,7 +10,7 @@ from django.utils import timezone
 from courses.markdown import render_markdown
 from courses.models import Lesson, Section
 from forum.models import Board
-from search.views import NO_RESULTS
+from search.views import NO_RESULTS, SHORTENED
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
@@ -138,6 +138,14 @@ def test_no_results_says_so_and_changes_nothing(client, scene):
     page = client.get(search_url(scene.course, "zzzqqq")).content.decode()
 
     assert NO_RESULTS.format(query="zzzqqq") in page
+
+
+def test_a_long_query_is_shortened_and_says_so(client, scene):
+    client.force_login(scene.student)
+    page = client.get(search_url(scene.course), {"q": "jitter " + "x" * 300}).content.decode()
+
+    assert SHORTENED.format(limit=200) in page
+    assert page.count("x" * 193) >= 1 and "x" * 194 not in page  # "jitter " + 193 x = 200 characters
 
 
 def test_an_empty_query_shows_the_form_only(client, scene):
