@@ -84,7 +84,7 @@ def _groups(request, course, access, query):
                     # links of the list sound alike.
                     format_html(
                         'Transcript at {}<span class="visually-hidden"> of {}</span>', hit.line.label, hit.lesson.title
-                    ),  # fmt: skip
+                    ),
                     place(hit.lesson),
                     hit.snippet,
                 )
