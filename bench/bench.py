@@ -3,10 +3,10 @@
 
 Builds its own data in a scratch database, then prints three tables:
 
-1. requests per second and p50/p99 latency of a bare Django view and of the student's pages (lesson page
-   and course home, small and large course), all served by one gunicorn process group on 127.0.0.1 in the
+1. requests per second and p50/p99 latency of a bare Django view and of the student's pages (lesson page,
+   course home and course search, small and large course), all served by one gunicorn process group on 127.0.0.1 in the
    same run, with each page's throughput as a fraction of the bare view's;
-2. the SQL queries of the course home and of the lesson page, for a small (7 × 5) and a large (50 × 40)
+2. the SQL queries of the course home, the lesson page and the course search, for a small (7 × 5) and a large (50 × 40)
    course, counted in-process with the test client;
 3. bulk_enroll of a 10,000-row CSV in rows per second, and as a fraction of a plain COPY of the same rows
    (bench/bulk_enroll.py; COPY n/a without Postgres);
@@ -243,6 +243,7 @@ class CoursePages:
     lesson_path: str
     lesson_title: str
     title: str
+    search_path: str = ""
 
     @property
     def lessons(self):
@@ -338,6 +339,8 @@ def build_data():
                 lesson_path=reverse("courses:lesson", args=[slug, target.slug]),
                 lesson_title=target.title,
                 title=course.title,
+                # a common word: every lesson's text and reading match, so the search ranks them all
+                search_path=f"{reverse('search:course', args=[slug])}?q=jitter+buffer",
             )
         )
     return student, pages
@@ -909,6 +912,7 @@ def main():
         for course in pages:
             costs.append(measure_in_process(client, course, "course home", course.home_path))
             costs.append(measure_in_process(client, course, "lesson page", course.lesson_path))
+            costs.append(measure_in_process(client, course, "course search", course.search_path))
         cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
         if settings.CSRF_COOKIE_NAME in client.cookies:  # a browser sends back the CSRF cookie that pages set
             cookie += f"; {settings.CSRF_COOKIE_NAME}={client.cookies[settings.CSRF_COOKIE_NAME].value}"
@@ -934,6 +938,8 @@ def main():
             )
         for course in pages:
             results.append(LoadResult(f"course home, {course.name} course", course.home_path, cookie, course.title))
+        for course in pages:
+            results.append(LoadResult(f"course search, {course.name} course", course.search_path, cookie, "<mark>"))
         for forum_page in forum or []:
             results.append(LoadResult(forum_page.name, forum_page.path, cookie, forum_page.marker))
         for dashboard_page in dashboard[1] if dashboard else []:

@@ -180,6 +180,14 @@ def _lesson_or_404(request, slug, lesson_slug):
     return lesson
 
 
+def linked_moment(request) -> int | None:
+    """The second of the video a link points at (`?t=754`, from search results), or None without a valid one."""
+    value = request.GET.get("t", "")
+    if not (value.isascii() and value.isdigit() and len(value) <= 6):
+        return None
+    return int(value) if int(value) < 24 * 3600 else None
+
+
 def lesson_detail(request, slug, lesson_slug):
     lesson = _lesson_or_404(request, slug, lesson_slug)
     course = lesson.course
@@ -195,7 +203,8 @@ def lesson_detail(request, slug, lesson_slug):
     previous, following = neighbours(course, lesson)
     last_of_section = following is None or following.section_id != lesson.section_id
     section_quiz = Quiz.objects.published().filter(section_id=lesson.section_id).first() if last_of_section else None
-    position = int(progress.video_position) if progress else 0
+    linked = linked_moment(request)
+    position = linked if linked is not None else (int(progress.video_position) if progress else 0)
     context = {
         "course": course,
         "lesson": lesson,
@@ -207,6 +216,7 @@ def lesson_detail(request, slug, lesson_slug):
         "section_quiz": section_quiz,
         "embed": lesson.embed(start=position),
         "resume_at": position,
+        "linked_at": linked,
         "transcript": lesson.transcript_lines,
     }
     return render(request, "courses/lesson_detail.html", context)

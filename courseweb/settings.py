@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "forum",
     "officehours",
     "dashboard",
+    "search",
     "demo",
 ]
 

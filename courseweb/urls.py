@@ -17,6 +17,7 @@ urlpatterns = [
     path("courses/", include("courses.urls")),
     path("courses/<slug:slug>/forum/", include("forum.urls")),
     path("courses/<slug:slug>/office-hours/", include("officehours.urls")),
+    path("courses/<slug:slug>/search/", include("search.urls")),
     path("calendar/", include("officehours.calendar_urls")),
     path("payments/", include("enrollment.urls")),
     path("forum/email/", include("forum.email_urls")),

@@ -4,6 +4,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from .models import Board, Post, Subscription, Thread, ThreadRead
 from .permissions import may_see_hidden
+from .search import search_posts
 
 THREADS_PER_PAGE = 25
 POSTS_PER_PAGE = 25
@@ -91,3 +92,17 @@ def threads_of_author(*, course, user, limit=50):
 def posts_in_course(*, course):
     """Return the visible posts of the course's forum (a queryset for others to aggregate, e.g. activity)."""
     return Post.objects.filter(thread__course=course, is_hidden=False, deleted_at__isnull=True)
+
+
+def search_hits(*, course, user, query, limit=20):
+    """Return the best matching post of each thread the user may see, best first, at most `limit` of them.
+
+    Each post carries its thread (with `title`) and `snippet` (safe HTML, the matched words in <mark>). Whether the
+    user may use the forum at all is the access policy's: ask it before calling this. At most two queries.
+    """
+    hits, threads = [], set()
+    for post in search_posts(course=course, user=user, query=query)[: limit * 3]:
+        if post.thread_id not in threads:
+            threads.add(post.thread_id)
+            hits.append(post)
+    return hits[:limit]
