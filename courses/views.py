@@ -168,6 +168,7 @@ def landing(request, slug):
         "video_minutes": sum(lesson.video_minutes for section in sections for lesson in section.lessons.all()),
         "run": run,
         "offers": offers,
+        "upgrade": access.upgrade(),  # a student of this run pays the difference, not the full price
         "faq_entries": course.faq_entries.all()[:5],
         "now": timezone.now(),
     }

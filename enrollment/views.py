@@ -70,9 +70,14 @@ def checkout_start(request, tier_id):
     if not run.is_on_sale:
         message = ENROLMENT_CLOSED.format(run=run.title)
         return _message(request, title="Enrolment is closed", message=message, status=409, course=course)
-    decision = course_access(request.user, course).may_buy(tier)
+    access = course_access(request.user, course)
+    decision = access.may_buy(tier)
     if not decision:
         return _message(request, title="Already enrolled", message=decision.message, status=409, course=course)
+    offer = access.upgrade()
+    if offer is not None and offer.to_tier.pk == tier.pk:
+        # A student of this run with a lower tier pays the difference, not the full price.
+        return _start_upgrade(request, offer)
     if not checkout.is_configured():
         return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
     try:
@@ -102,6 +107,11 @@ def upgrade_start(request, enrollment_id):
     offer = upgrade_offer(enrollment, at=timezone.now())
     if offer is None:
         return _message(request, title="No upgrade", message=NO_UPGRADE, status=409, course=course)
+    return _start_upgrade(request, offer)
+
+
+def _start_upgrade(request, offer):
+    course = offer.enrollment.run.course
     if not checkout.is_configured():
         return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
     try:
@@ -112,7 +122,9 @@ def upgrade_start(request, enrollment_id):
             cancel_url=request.build_absolute_uri(f"{reverse('payments:cancelled')}?course={course.slug}"),
         )
     except stripe.StripeError:
-        logger.exception("Stripe refused or did not answer a Checkout Session for the upgrade of %s", enrollment.pk)
+        logger.exception(
+            "Stripe refused or did not answer a Checkout Session for the upgrade of %s", offer.enrollment.pk
+        )
         return _message(request, title="Payment not started", message=NOT_STARTED, status=502, course=course)
     return HttpResponseRedirect(session.url, status=303)
 
