@@ -7,13 +7,14 @@ recorded Stripe events, signed here with the webhook secret (as in test_stripe_w
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from enrollment import views
 from enrollment.models import Enrollment, Payment, StripeEvent
 from enrollment.window import access_ends_at
-from tests.enrollment.test_stripe_webhook import WEBHOOK_SECRET, post, stripe_event
+from tests.enrollment.test_stripe_webhook import WEBHOOK_SECRET, post, run_together, stripe_event
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -336,3 +337,35 @@ def test_an_upgrade_refund_replayed_changes_nothing_more(client, student, standa
 
     student.refresh_from_db()
     assert (student.tier, student.status) == (standard, Enrollment.Status.ACTIVE)
+
+
+# --- Many copies at once ---
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrade_event_10_times_at_once_with_the_success_page_upgrades_once(on_postgres, fake_stripe):
+    run = RunFactory(starts_at=timezone.now() - timedelta(days=10))
+    standard = TierFactory(run=run, price="240.00")
+    office_hours = OfficeHoursTierFactory(run=run, price="480.00")
+    enrollment = EnrollmentFactory(run=run, tier=standard)
+    events = [
+        upgrade_event(enrollment, from_tier=standard, to_tier=office_hours, event_id=f"evt_1QUp2Lkd4IwHuCopy{i % 2}")
+        for i in range(10)
+    ]  # two event ids for one session: Stripe's retries and a second event type alike
+    fake_stripe.sessions[UPGRADE_SESSION] = events[0]["data"]["object"]
+
+    def webhook(event):
+        return lambda: post(Client(), event)
+
+    def success_page():
+        return Client().get(reverse("payments:success"), {"session_id": UPGRADE_SESSION})
+
+    results = run_together(*[webhook(event) for event in events], *[success_page] * 3)
+
+    errors = [result for result in results if isinstance(result, BaseException)]
+    assert not errors, errors
+    assert [response.status_code for response in results] == [200] * 13
+    for page in results[10:]:
+        assert views.UPGRADED in page.content.decode()
+    assert tier_of(enrollment) == office_hours
+    assert Payment.objects.count() == 1 and StripeEvent.objects.count() == 2
