@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from .currency import format_amount, minor_units
-from .models import Enrollment
+from .models import Enrollment, Tier
 from .releases import ReleaseSchedule, schedule_for
 from .selectors import current_run
 
@@ -120,8 +120,8 @@ class UpgradeOffer:
     """An upgrade the student may buy: from their tier to a better one of the same run, for the difference."""
 
     enrollment: Enrollment
-    from_tier: object
-    to_tier: object
+    from_tier: Tier
+    to_tier: Tier
     amount: int  # in the currency's smallest unit (cents), as Stripe counts it
     currency: str
 
