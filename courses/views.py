@@ -3,6 +3,7 @@ import mimetypes
 import os
 import re
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -13,14 +14,24 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from enrollment import announcements
-from enrollment.access import LOGIN_REQUIRED, course_access
-from enrollment.releases import schedule_for
-from enrollment.selectors import latest_enrollment, offered_run
+from enrollment.access import (
+    CURRENT,
+    LOGIN_REQUIRED,
+    UPCOMING,
+    UpgradeOffer,
+    by_rank,
+    course_access,
+    standing,
+    upgrade_offer,
+)
+from enrollment.models import Enrollment
+from enrollment.releases import schedule_for, schedules_for
+from enrollment.selectors import enrollments_of, latest_enrollment, offered_run
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Quiz, QuizAttempt, Resource
 from .pdf import syllabus_pdf
 from .quizzes import best_and_latest, quiz_after, quiz_questions, review
-from .selectors import neighbours, sections_with_lessons, syllabus_for
+from .selectors import CourseProgress, neighbours, progress_in_courses, sections_with_lessons, syllabus_for
 from .services import (
     QuizRefused,
     record_course_visit,
@@ -70,7 +81,8 @@ def course_view(policy, *, template="courses/access_denied.html", extra_context=
             access = course_access(request.user, course)
             decision = policy(access)
             if not decision:
-                return refuse(request, decision, course=course, template=template, extra_context=extra_context)
+                context = {**(extra_context or {}), "access": access}
+                return refuse(request, decision, course=course, template=template, extra_context=context)
             return view(request, course, access, *args, **kwargs)
 
         return wrapper
@@ -78,8 +90,60 @@ def course_view(policy, *, template="courses/access_denied.html", extra_context=
     return decorator
 
 
+@dataclass
+class MyCourse:
+    """One of a student's enrollments on their list of courses: where it stands, progress, the next step."""
+
+    enrollment: Enrollment
+    standing: str
+    progress: CourseProgress
+    upgrade: UpgradeOffer | None = None
+
+    @property
+    def course(self):
+        return self.enrollment.run.course
+
+
+def my_courses(*, user, at) -> list[MyCourse]:
+    """The user's enrollments in published courses, each with its standing (the access policy's), progress
+    and upgrade offer. A fixed number of queries, whatever the number of enrollments and lessons.
+    """
+    enrollments = [e for e in enrollments_of(user=user) if e.run.course.is_published]
+    schedules = schedules_for(e.run for e in enrollments)
+    # A course's progress is the student's in that course; its release dates are those of the run the
+    # access policy picks (the best-ranked enrollment), as on the course home.
+    picked = {}
+    for enrollment in by_rank(enrollments, at=at):
+        picked.setdefault(enrollment.run.course_id, enrollment)
+    progress = progress_in_courses(
+        user=user, at=at, opens_at={pk: schedules[e.run_id].opens_at for pk, e in picked.items()}
+    )
+    return [
+        MyCourse(
+            enrollment=e,
+            standing=standing(e, at=at),
+            progress=progress[e.run.course_id],
+            upgrade=upgrade_offer(e, at=at),
+        )
+        for e in enrollments
+    ]
+
+
 def home(request):
-    """Send a student to their course, everyone else to the course on offer."""
+    """A student's list of courses; staff go to their latest enrollment's course, visitors to the course on offer."""
+    if request.user.is_authenticated and not request.user.is_staff:
+        now = timezone.now()
+        rows = my_courses(user=request.user, at=now)
+        context = {
+            "now": now,
+            "current": [row for row in rows if row.standing == CURRENT],
+            "upcoming": sorted(
+                (row for row in rows if row.standing == UPCOMING), key=lambda row: row.enrollment.run.starts_at
+            ),
+            "ended": [row for row in rows if row.standing not in {CURRENT, UPCOMING}],
+            "courses": [] if rows else list(Course.objects.visible_to(request.user)),
+        }
+        return render(request, "courses/my_courses.html", context)
     if request.user.is_authenticated:
         enrollment = latest_enrollment(user=request.user)
         if enrollment:
@@ -115,6 +179,7 @@ def landing(request, slug):
         "video_minutes": sum(lesson.video_minutes for section in sections for lesson in section.lessons.all()),
         "run": run,
         "offers": offers,
+        "upgrade": access.upgrade(),  # a student of this run pays the difference, not the full price
         "faq_entries": course.faq_entries.all()[:5],
         "now": timezone.now(),
     }

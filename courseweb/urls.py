@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("dashboard.urls")),
     path("accounts/profile/", account_views.profile, name="profile"),
+    path("accounts/profile/timezone/", account_views.set_timezone, name="profile_timezone"),
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),
     path("courses/<slug:slug>/forum/", include("forum.urls")),

@@ -18,7 +18,8 @@ from functools import cached_property
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from .models import Enrollment
+from .currency import format_amount, minor_units
+from .models import Enrollment, Tier
 from .releases import ReleaseSchedule, schedule_for
 from .selectors import current_run
 
@@ -78,16 +79,78 @@ class Decision:
 ALLOW = Decision(True)
 
 
+# Where an enrollment stands at a moment (`standing`): the states a student's list of courses shows.
+CURRENT = "current"
+UPCOMING = "upcoming"
+ENDED = "ended"
+STANDINGS = {CURRENT: 0, UPCOMING: 1, ENDED: 2, REFUNDED: 3, CANCELLED: 3}
+
+
+def standing(enrollment, *, at) -> str:
+    """Return where the enrollment stands at `at`: current, upcoming, ended, refunded or cancelled.
+
+    Upcoming: active, its run not started (its course home is open, its lessons not yet); current: active
+    and inside the window. Load `enrollment.run` and `enrollment.tier` with it.
+    """
+    if enrollment.status == Enrollment.Status.REFUNDED:
+        return REFUNDED
+    if enrollment.status != Enrollment.Status.ACTIVE:
+        return CANCELLED
+    if enrollment.access_starts_at > at:
+        return UPCOMING
+    if enrollment.access_ends_at <= at:
+        return ENDED
+    return CURRENT
+
+
 def _rank(enrollment, at):
     """Order a user's enrollments in one course: current first, then upcoming, then ended, then inactive."""
-    if enrollment.status != Enrollment.Status.ACTIVE:
-        return (3, -enrollment.enrolled_at.timestamp())
-    if enrollment.access_starts_at > at:
+    state = standing(enrollment, at=at)
+    if state == UPCOMING:
         return (1, enrollment.access_starts_at.timestamp())
-    ends_at = enrollment.access_ends_at
-    if ends_at <= at:
-        return (2, -ends_at.timestamp())
-    return (0, -ends_at.timestamp())
+    if state in {REFUNDED, CANCELLED}:
+        return (3, -enrollment.enrolled_at.timestamp())
+    return (STANDINGS[state], -enrollment.access_ends_at.timestamp())
+
+
+def by_rank(enrollments, *, at) -> list:
+    """Return the enrollments best first, as the policy picks one per course: current, upcoming, ended, inactive."""
+    return sorted(enrollments, key=lambda e: _rank(e, at))
+
+
+@dataclass(frozen=True)
+class UpgradeOffer:
+    """An upgrade the student may buy: from their tier to a better one of the same run, for the difference."""
+
+    enrollment: Enrollment
+    from_tier: Tier
+    to_tier: Tier
+    amount: int  # in the currency's smallest unit (cents), as Stripe counts it
+    currency: str
+
+    @property
+    def label(self):
+        return format_amount(self.amount, self.currency)
+
+
+def upgrade_offer(enrollment, *, at) -> UpgradeOffer | None:
+    """Return the upgrade this enrollment may buy at `at`, or None.
+
+    Offered while the enrollment is active and its window has not ended (before the run starts too),
+    whether or not the run is still on sale: the seat is already theirs. The target is the run's
+    office-hours tier, when it ranks above the student's tier, costs more, and is priced in the same
+    currency. Load `enrollment.run.tiers` (prefetched) and `enrollment.tier` with it.
+    """
+    if standing(enrollment, at=at) not in {CURRENT, UPCOMING}:
+        return None
+    current = enrollment.tier
+    target = next((tier for tier in enrollment.run.tiers.all() if tier.includes_office_hours), None)
+    if target is None or target.rank <= current.rank or target.currency.upper() != current.currency.upper():
+        return None
+    amount = minor_units(target.price, target.currency) - minor_units(current.price, current.currency)
+    if amount <= 0:
+        return None
+    return UpgradeOffer(enrollment, current, target, amount, target.currency.upper())
 
 
 def gives_course_home(enrollment, *, at) -> bool:
@@ -221,6 +284,12 @@ class CourseAccess:
         if held is not None and held.status == Enrollment.Status.ACTIVE and held.tier.rank >= tier.rank:
             return Decision(False, ALREADY_ENROLLED)
         return ALLOW
+
+    def upgrade(self) -> UpgradeOffer | None:
+        """The upgrade the user's enrollment in this course may buy now (see `upgrade_offer`), or None."""
+        if self.enrollment is None:
+            return None
+        return upgrade_offer(self.enrollment, at=self.at)
 
     def resource(self, resource) -> Decision:
         """May the user download this reading item? Exactly when they may open its lesson."""

@@ -358,10 +358,13 @@ class ExtensionAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["checkout_session_id", "email", "amount_total", "currency", "paid_at", "refunded_at", "enrollment"]
-    list_filter = ["currency", ("refunded_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "checkout_session_id", "email", "kind", "from_tier", "tier", "amount_total", "currency", "paid_at",
+        "refunded_at", "enrollment",
+    ]  # fmt: skip
+    list_filter = ["kind", "currency", ("refunded_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "checkout_session_id", "reference"]
-    list_select_related = ["enrollment__user", "enrollment__run"]
+    list_select_related = ["enrollment__user", "enrollment__run", "tier__run", "from_tier__run"]
 
     def has_add_permission(self, request):
         return False

@@ -174,12 +174,27 @@ class Enrollment(models.Model):
 
 
 class Payment(models.Model):
-    """One Stripe payment for a seat: a paid Checkout Session and its payment intent.
+    """One Stripe payment, for a seat or for an upgrade within a run: a paid Checkout Session and its payment intent.
 
     The row is the lock that orders a completion and a refund of the same payment, whichever
     arrives first; `reference` is the payment intent id (or the session id when nothing was charged).
+    `kind`, `tier` and `from_tier` say what it bought, so a refund undoes exactly that.
     """
 
+    class Kind(models.TextChoices):
+        SEAT = "seat", "Seat"
+        UPGRADE = "upgrade", "Upgrade within a run"
+
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.SEAT, help_text="A seat, or an upgrade of one."
+    )
+    tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+", help_text="The tier it bought."
+    )
+    from_tier = models.ForeignKey(
+        Tier, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="For an upgrade: the tier it upgraded from (a refund returns to it).",
+    )  # fmt: skip
     reference = models.CharField(max_length=255, unique=True)
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")

@@ -19,6 +19,18 @@ def latest_enrollment(*, user) -> Enrollment | None:
     return Enrollment.objects.filter(user=user).select_related("run__course").order_by("-run__starts_at").first()
 
 
+def enrollments_of(*, user):
+    """Return the user's enrollments (every status) with run, tier and course in one query, and the runs'
+    tiers prefetched (one more, for the upgrade offer): the latest run to start first.
+    """
+    return list(
+        Enrollment.objects.filter(user=user)
+        .select_related("run__course", "tier")
+        .prefetch_related("run__tiers")
+        .order_by("-run__starts_at", "pk")
+    )
+
+
 def current_run(*, course, now=None) -> Run | None:
     """Return the course's current run: the latest started whose window (its longest tier) contains now,
     else the latest started, else the first to start. One query.

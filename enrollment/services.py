@@ -1,5 +1,6 @@
 """Writes to enrollments. Each function validates, runs in one transaction and returns the model."""
 
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -13,9 +14,13 @@ from accounts.models import User, normalize_email
 from courseweb.errors import Refusal
 
 from . import emails
+from .currency import minor_units
 from .models import Enrollment, Extension, Payment, Run, SentEmail, Tier
 from .rules import CREATED, REACTIVATED, UPGRADED, WRONG_RUN, decide
+from .stripe import is_upgrade
 from .tasks import deliver_emails, deliver_extension_emails
+
+logger = logging.getLogger(__name__)
 
 EXTEND_NOBODY = "Choose at least one enrollment to extend."
 EXTEND_TO_THE_PAST = "Choose a date after today ({today:%d %B %Y}): access cannot end in the past."
@@ -162,24 +167,20 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
     Called by the webhook and by the success page, whichever comes first; the other finds it done.
     The Payment row (unique per payment intent and per session) serialises this with a refund of
     the same payment, in either order. Returns None for a session that is not paid (yet).
+    A session that sells an upgrade goes to `record_upgrade_completed`.
     """
     now = now or timezone.now()
     if session.get("payment_status") not in {"paid", "no_payment_required"}:
         return None
+    if is_upgrade(session):
+        return record_upgrade_completed(session=session, now=now)
     metadata = session.get("metadata") or {}
     tier = Tier.objects.select_related("run").get(pk=int(metadata["tier_id"]))
     details = session.get("customer_details") or {}
     email = normalize_email(details.get("email") or session.get("customer_email") or "")
     if not email:
         raise ValidationError("The Checkout Session has no customer email.")
-    reference = session.get("payment_intent") or session["id"]
-    if isinstance(reference, dict):
-        reference = reference["id"]
-    # A session recorded before under another reference keeps it.
-    reference = (
-        Payment.objects.filter(checkout_session_id=session["id"]).values_list("reference", flat=True).first()
-        or reference
-    )
+    reference = _payment_reference(session)
     with transaction.atomic():
         payment = _locked_payment(reference, defaults={"checkout_session_id": session["id"]})
         if payment.enrollment_id is not None:
@@ -194,6 +195,7 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
         enrollment = result.enrollment
         payment.checkout_session_id = session["id"]
         payment.enrollment = enrollment
+        payment.kind, payment.tier = Payment.Kind.SEAT, tier
         payment.email = email
         payment.amount_total = session.get("amount_total") or 0
         payment.currency = (session.get("currency") or "").upper()
@@ -210,11 +212,108 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
     return enrollment
 
 
-def record_refund(*, payment_intent: str, now=None) -> Payment:
-    """A payment was refunded in full: the enrollment it paid for ends. Arriving first is fine too.
+def _payment_reference(session: dict) -> str:
+    """The Payment reference of a session: its payment intent (or its id when nothing was charged).
 
-    A second payment for the same seat (a buyer who paid twice) keeps it: refunding the duplicate
-    must not end the access the first payment bought.
+    A session recorded before under another reference keeps it.
+    """
+    reference = session.get("payment_intent") or session["id"]
+    if isinstance(reference, dict):
+        reference = reference["id"]
+    return (
+        Payment.objects.filter(checkout_session_id=session["id"]).values_list("reference", flat=True).first()
+        or reference
+    )
+
+
+def upgrade_problem(*, session: dict, enrollment: Enrollment | None, from_tier: Tier | None, to_tier: Tier | None):
+    """Return why a paid upgrade session cannot upgrade (a message for the log), or "" when it can.
+
+    The tiers must be of the enrollment's run, the target must rank higher, and the session must have
+    paid exactly the difference of the tiers' prices in the target tier's currency.
+    """
+    if enrollment is None or from_tier is None or to_tier is None:
+        return "the enrollment or a tier no longer exists"
+    if not (from_tier.belongs_to(enrollment.run) and to_tier.belongs_to(enrollment.run)):
+        return "the tiers are not of the enrollment's run"
+    if to_tier.rank <= from_tier.rank:
+        return "the target tier does not rank above the tier upgraded from"
+    currency = (session.get("currency") or "").upper()
+    if currency != to_tier.currency.upper() or currency != from_tier.currency.upper():
+        return f"paid in {currency or 'no currency'}, the tiers are priced in {to_tier.currency.upper()}"
+    due = minor_units(to_tier.price, to_tier.currency) - minor_units(from_tier.price, from_tier.currency)
+    paid = session.get("amount_total")
+    if paid != due:
+        return f"paid {paid} but the difference is {due} ({currency})"
+    return ""
+
+
+def record_upgrade_completed(*, session: dict, now=None) -> Enrollment | None:
+    """Fulfil a paid upgrade within a run (stripe.create_upgrade_checkout_session): the tier changes once.
+
+    Called by the webhook and by the success page, whichever comes first; the Payment row (locked) makes
+    the later one find it done, and orders it with a refund of the same payment. A session whose amount,
+    currency or tiers do not match (`upgrade_problem`) upgrades nothing and is logged for the instructor
+    (returns None); so does a payment refunded before it completed, or an enrollment no longer active
+    (returns the enrollment, unchanged). The access window follows the new tier's months.
+    """
+    now = now or timezone.now()
+    if session.get("payment_status") not in {"paid", "no_payment_required"}:
+        return None
+    metadata = session.get("metadata") or {}
+    reference = _payment_reference(session)
+    with transaction.atomic():
+        payment = _locked_payment(reference, defaults={"checkout_session_id": session["id"]})
+        if payment.enrollment_id is not None:
+            return payment.enrollment
+        enrollment = (
+            Enrollment.objects.select_for_update(of=("self",))
+            .select_related("run", "tier")
+            .filter(pk=_int(metadata.get("enrollment_id")))
+            .first()
+        )
+        tiers = Tier.objects.in_bulk([_int(metadata.get("from_tier_id")), _int(metadata.get("to_tier_id"))])
+        from_tier, to_tier = tiers.get(_int(metadata.get("from_tier_id"))), tiers.get(_int(metadata.get("to_tier_id")))
+        details = session.get("customer_details") or {}
+        payment.checkout_session_id = session["id"]
+        payment.kind = Payment.Kind.UPGRADE
+        payment.email = normalize_email(details.get("email") or session.get("customer_email") or "")
+        payment.amount_total = session.get("amount_total") or 0
+        payment.currency = (session.get("currency") or "").upper()
+        payment.paid_at = payment.paid_at or now
+        problem = upgrade_problem(session=session, enrollment=enrollment, from_tier=from_tier, to_tier=to_tier)
+        if problem:
+            # Recorded (the money arrived) but tied to no enrollment: the instructor sorts it out.
+            payment.save()
+            logger.error("Checkout Session %s was paid for an upgrade that was not applied: %s", session["id"], problem)
+            return None
+        payment.enrollment, payment.from_tier, payment.tier = enrollment, from_tier, to_tier
+        payment.save()
+        if payment.refunded_at is not None:
+            return enrollment  # refunded before it completed: nothing to give
+        if enrollment.status != Enrollment.Status.ACTIVE:
+            logger.error("Checkout Session %s upgraded enrollment %s, which is %s", session["id"], enrollment.pk,
+                         enrollment.status)  # fmt: skip
+            return enrollment
+        if to_tier.rank > enrollment.tier.rank:
+            enrollment.tier = to_tier
+            enrollment.save(update_fields=["tier"])
+    return enrollment
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def record_refund(*, payment_intent: str, now=None) -> Payment:
+    """A payment was refunded in full: what it bought is undone. Arriving first is fine too.
+
+    A seat's refund ends the enrollment; an upgrade's refund returns it to the tier it was upgraded
+    from, and never ends the seat. A second payment for the same thing (a buyer who paid twice) keeps
+    it: refunding the duplicate must not end what the first payment bought.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -223,8 +322,26 @@ def record_refund(*, payment_intent: str, now=None) -> Payment:
             payment.refunded_at = now
             payment.save(update_fields=["refunded_at"])
         if payment.enrollment_id is not None:
-            _end_unless_paid_otherwise(payment)
+            if payment.kind == Payment.Kind.UPGRADE:
+                _undo_upgrade(payment)
+            else:
+                _end_unless_paid_otherwise(payment)
     return payment
+
+
+def _undo_upgrade(payment: Payment):
+    """Return the payment's enrollment to the tier it was upgraded from, unless another upgrade payment
+    not refunded still pays for the tier it has. Locks the enrollment row (after the payment row).
+    """
+    enrollment = Enrollment.objects.select_for_update().get(pk=payment.enrollment_id)
+    if enrollment.tier_id != payment.tier_id or payment.from_tier_id is None:
+        return
+    others = enrollment.payments.exclude(pk=payment.pk).filter(
+        kind=Payment.Kind.UPGRADE, tier_id=payment.tier_id, refunded_at__isnull=True
+    )
+    if not others.exists():
+        enrollment.tier_id = payment.from_tier_id
+        enrollment.save(update_fields=["tier"])
 
 
 def _locked_payment(reference: str, *, defaults) -> Payment:
@@ -244,7 +361,8 @@ def _end_unless_paid_otherwise(payment: Payment):
     enrollment's payments at once the later sees the earlier.
     """
     enrollment = Enrollment.objects.select_for_update().get(pk=payment.enrollment_id)
-    if not enrollment.payments.exclude(pk=payment.pk).filter(refunded_at__isnull=True).exists():
+    seats = enrollment.payments.exclude(pk=payment.pk).filter(kind=Payment.Kind.SEAT)
+    if not seats.filter(refunded_at__isnull=True).exists():
         _mark_refunded(enrollment)
 
 

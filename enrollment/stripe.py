@@ -1,4 +1,4 @@
-"""Stripe Checkout: the configured client, and the Checkout Session that sells a tier.
+"""Stripe Checkout: the configured client, and the Checkout Sessions that sell a tier or an upgrade within a run.
 
 Every function here calls Stripe over the network: never call one inside a database transaction.
 """
@@ -66,14 +66,66 @@ def create_checkout_session(*, tier: Tier, user=None, success_url: str, cancel_u
     return client().v1.checkout.sessions.create(params)
 
 
+UPGRADE = "upgrade"  # metadata["purpose"] of a session that sells an upgrade
+
+
+def upgrade_product_name(offer) -> str:
+    run = offer.enrollment.run
+    return f"{run.course.title} – {run.title} – upgrade from {offer.from_tier.name} to {offer.to_tier.name}"
+
+
+def create_upgrade_checkout_session(*, offer, user, success_url: str, cancel_url: str):
+    """Start a Checkout Session that sells an upgrade (an `access.UpgradeOffer`): the difference, once; return it.
+
+    The metadata says which enrollment goes from which tier to which; fulfilment
+    (services.record_upgrade_completed) checks the amount and currency paid against the tiers' prices.
+    No promotion codes: the difference is the price.
+    """
+    price_data = {
+        "currency": offer.currency.lower(),
+        "unit_amount": offer.amount,
+        "product_data": {"name": upgrade_product_name(offer)},
+    }
+    separator = "&" if "?" in success_url else "?"
+    params = {
+        "mode": "payment",
+        "line_items": [{"price_data": price_data, "quantity": 1}],
+        "success_url": f"{success_url}{separator}session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": cancel_url,
+        "customer_email": user.email,
+        "client_reference_id": str(user.pk),
+        "metadata": {
+            "purpose": UPGRADE,
+            "enrollment_id": str(offer.enrollment.pk),
+            "from_tier_id": str(offer.from_tier.pk),
+            "to_tier_id": str(offer.to_tier.pk),
+            "run": offer.enrollment.run.slug,
+        },
+    }
+    return client().v1.checkout.sessions.create(params)
+
+
 def retrieve_checkout_session(session_id: str) -> dict:
     """Return the Checkout Session as Stripe has it now, as a plain dict."""
     return client().v1.checkout.sessions.retrieve(session_id).to_dict()
 
 
 def is_course_purchase(session: dict) -> bool:
-    """Tell whether this site started the session: it carries the tier in its metadata.
+    """Tell whether this site started the session: it carries the tier (or the upgrade) in its metadata.
 
     Other sessions on the same Stripe account (a payment link, another product) are not ours to fulfil.
     """
-    return bool((session.get("metadata") or {}).get("tier_id"))
+    metadata = session.get("metadata") or {}
+    return bool(metadata.get("tier_id")) or is_upgrade(session)
+
+
+def is_upgrade(session: dict) -> bool:
+    """Tell whether the session sells an upgrade within a run (create_upgrade_checkout_session)."""
+    metadata = session.get("metadata") or {}
+    return metadata.get("purpose") == UPGRADE and bool(metadata.get("enrollment_id") and metadata.get("to_tier_id"))
+
+
+def purchased_tier_id(session: dict) -> str:
+    """The id of the tier the session buys: the seat's, or the upgrade's target."""
+    metadata = session.get("metadata") or {}
+    return metadata.get("to_tier_id") if is_upgrade(session) else metadata.get("tier_id")

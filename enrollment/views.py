@@ -8,16 +8,18 @@ import logging
 import re
 
 import stripe
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from courses.models import Course
 
 from . import services
 from . import stripe as checkout
-from .access import course_access
+from .access import course_access, upgrade_offer
 from .models import Enrollment, Tier
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,15 @@ NOT_CONFIRMED_YET = (
 REFUNDED = "This payment was refunded, so it gives no access to the course."
 NO_SESSION = "There is no payment to confirm at this address."
 NO_PAYMENT_TAKEN = "No payment was taken."
+NO_UPGRADE = (
+    "There is no upgrade to buy for this enrollment: it already has the best tier of its run, "
+    "its access has ended, or the run has no office-hours tier."
+)
+UPGRADED = "Upgrade received: office hours are now part of your course."
+UPGRADE_NOT_APPLIED = (
+    "Thank you. We received your payment but could not apply the upgrade automatically; "
+    "the instructor will sort it out and write to you."
+)
 
 # Checkout Session ids as Stripe makes them; anything else is not worth a request to Stripe.
 SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{1,250}")
@@ -59,9 +70,14 @@ def checkout_start(request, tier_id):
     if not run.is_on_sale:
         message = ENROLMENT_CLOSED.format(run=run.title)
         return _message(request, title="Enrolment is closed", message=message, status=409, course=course)
-    decision = course_access(request.user, course).may_buy(tier)
+    access = course_access(request.user, course)
+    decision = access.may_buy(tier)
     if not decision:
         return _message(request, title="Already enrolled", message=decision.message, status=409, course=course)
+    offer = access.upgrade()
+    if offer is not None and offer.to_tier.pk == tier.pk:
+        # A student of this run with a lower tier pays the difference, not the full price.
+        return _start_upgrade(request, offer)
     if not checkout.is_configured():
         return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
     try:
@@ -78,8 +94,43 @@ def checkout_start(request, tier_id):
     return HttpResponseRedirect(session.url, status=303)
 
 
+@require_POST
+def upgrade_start(request, enrollment_id):
+    """Send a student to a Stripe Checkout page for the upgrade of their enrollment (the difference in price)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    enrollments = Enrollment.objects.select_related("run__course", "tier").prefetch_related("run__tiers")
+    enrollment = get_object_or_404(enrollments, pk=enrollment_id, user=request.user)
+    course = enrollment.run.course
+    if not course.is_published:
+        return _message(request, title="Not on sale", message=NOT_ON_SALE, status=404)
+    offer = upgrade_offer(enrollment, at=timezone.now())
+    if offer is None:
+        return _message(request, title="No upgrade", message=NO_UPGRADE, status=409, course=course)
+    return _start_upgrade(request, offer)
+
+
+def _start_upgrade(request, offer):
+    course = offer.enrollment.run.course
+    if not checkout.is_configured():
+        return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
+    try:
+        session = checkout.create_upgrade_checkout_session(
+            offer=offer,
+            user=request.user,
+            success_url=request.build_absolute_uri(reverse("payments:success")),
+            cancel_url=request.build_absolute_uri(f"{reverse('payments:cancelled')}?course={course.slug}"),
+        )
+    except stripe.StripeError:
+        logger.exception(
+            "Stripe refused or did not answer a Checkout Session for the upgrade of %s", offer.enrollment.pk
+        )
+        return _message(request, title="Payment not started", message=NOT_STARTED, status=502, course=course)
+    return HttpResponseRedirect(session.url, status=303)
+
+
 def _course_of(session):
-    tier = Tier.objects.select_related("run__course").filter(pk=session["metadata"]["tier_id"]).first()
+    tier = Tier.objects.select_related("run__course").filter(pk=checkout.purchased_tier_id(session)).first()
     return (tier.run.course, tier.run) if tier else (None, None)
 
 
@@ -114,7 +165,9 @@ def checkout_success(request):
         # The buyer has paid: never answer with an error page. Stripe retries the webhook until it succeeds.
         logger.exception("Could not fulfil Checkout Session %s from the success page", session_id)
         return render(request, "enrollment/checkout_success.html", context)
-    if enrollment is None:
+    if checkout.is_upgrade(session):
+        context.update(_upgrade_outcome(session, enrollment))
+    elif enrollment is None:
         context.update(message=CONFIRMING, state="confirming")
     elif enrollment.status == Enrollment.Status.ACTIVE:
         context.update(message=RECEIVED, state="received", enrollment=enrollment)
@@ -122,6 +175,17 @@ def checkout_success(request):
         # Paid and then refunded (the refund can arrive before the success page is opened).
         context.update(message=REFUNDED, state="refunded")
     return render(request, "enrollment/checkout_success.html", context)
+
+
+def _upgrade_outcome(session, enrollment):
+    """What the success page says of an upgrade session, once `services.record_checkout_completed` has run."""
+    if session.get("payment_status") not in {"paid", "no_payment_required"}:
+        return {"message": CONFIRMING, "state": "confirming"}
+    if enrollment is None:
+        return {"message": UPGRADE_NOT_APPLIED, "state": "unconfirmed"}
+    if enrollment.status == Enrollment.Status.ACTIVE and str(enrollment.tier_id) == checkout.purchased_tier_id(session):
+        return {"message": UPGRADED, "state": "upgraded", "enrollment": enrollment}
+    return {"message": REFUNDED, "state": "refunded"}
 
 
 @require_GET

@@ -6,7 +6,6 @@ app_name = "officehours"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("timezone/", views.set_timezone, name="set_timezone"),
     path("sessions/<int:pk>/", views.session_detail, name="session"),
     path("sessions/<int:pk>/sign-up/", views.sign_up, name="sign_up"),
     path("sessions/<int:pk>/cancel/", views.cancel_sign_up, name="cancel_sign_up"),

@@ -10,7 +10,7 @@ from courseweb.errors import Refusal
 from enrollment.access import MESSAGES, NOT_OFFICE_HOURS_TIER, CourseAccess
 
 from . import services
-from .forms import QuestionForm, TimezoneForm
+from .forms import QuestionForm
 from .selectors import (
     question_or_404,
     session_or_404,
@@ -25,7 +25,6 @@ SIGNED_UP = "You are signed up."
 SIGN_UP_CANCELLED = "Your sign-up is cancelled."
 QUESTION_SENT = "Your question is sent."
 VOTED = "Your vote is counted."
-TIMEZONE_SAVED = "Times are now shown in {zone}."
 TIER_MESSAGE = MESSAGES[NOT_OFFICE_HOURS_TIER]
 
 # Resolve the course (404), ask the policy; visitors go to log in, others see office hours' own refusal page
@@ -142,17 +141,3 @@ def run_session(request, course, access, pk):
     registrations = session_registrations(session=session)
     context = {"course": course, "session": session, "questions": questions, "registrations": registrations}
     return render(request, "officehours/session_run.html", context)
-
-
-@require_POST
-@office_hours_view
-def set_timezone(request, course, access):
-    """Save the browser's zone (offered by the page) as the user's time zone."""
-    form = TimezoneForm(request.POST)
-    if form.is_valid():
-        request.user.timezone = form.cleaned_data["timezone"]
-        request.user.save(update_fields=["timezone"])
-        messages.success(request, TIMEZONE_SAVED.format(zone=request.user.timezone))
-    else:
-        messages.error(request, form.errors["timezone"][0])
-    return redirect("officehours:index", course.slug)

@@ -1,4 +1,4 @@
-// Office hours: a countdown to the next session, and an offer to use the device's time zone.
+// Office hours: a countdown to the next session (the offer of the device's time zone is on every page: timezone.js).
 (function () {
   "use strict";
 
@@ -21,17 +21,5 @@
     };
     tick();
     window.setInterval(tick, 30000);
-  }
-
-  var offer = document.getElementById("timezone-offer");
-  if (offer && window.Intl && Intl.DateTimeFormat) {
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    if (zone && zone !== offer.getAttribute("data-user-zone")) {
-      offer.querySelector("input[name=timezone]").value = zone;
-      Array.prototype.forEach.call(offer.querySelectorAll(".browser-zone"), function (el) {
-        el.textContent = zone;
-      });
-      offer.hidden = false;
-    }
   }
 })();

@@ -19,6 +19,7 @@ PUBLIC_PAGES = {
     "login by code": "/accounts/login/code/",
 }
 STUDENT_PAGES = {
+    "my courses": "/",
     "course home": f"/courses/{DEMO_SLUG}/learn/",
     "lesson with video": f"/courses/{DEMO_SLUG}/lessons/webrtc-apis/",
     "lesson without video": f"/courses/{DEMO_SLUG}/lessons/webrtc-in-the-industry/",

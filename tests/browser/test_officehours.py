@@ -56,7 +56,8 @@ def test_student_in_los_angeles_sees_local_time_signs_up_and_downloads_the_ics(p
     # The profile says UTC; the page offers the browser's zone and one click saves it.
     offer = page.locator("#timezone-offer")
     expect(offer).to_be_visible()
-    page.get_by_role("button", name=f"Use {LOS_ANGELES}").click()
+    expect(offer).to_contain_text(f"Show times in {LOS_ANGELES}?")
+    offer.get_by_role("button", name="Use this zone").click()
     expect(page.get_by_role("status")).to_contain_text(f"Times are now shown in {LOS_ANGELES}.")
     oh.student.refresh_from_db()
     assert oh.student.timezone == LOS_ANGELES

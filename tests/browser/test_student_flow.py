@@ -22,7 +22,10 @@ def test_student_logs_in_completes_a_lesson_and_sees_progress(live_server, page,
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    # The home page sends an enrolled student to their course.
+    # The home page lists the student's courses; the course home is one click away.
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My courses")
+    page.get_by_role("article", name="Advanced WebRTC Architecture").get_by_role("link", name="Course home").click()
     expect(page).to_have_url(f"{live_server.url}/courses/{DEMO_SLUG}/learn/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Advanced WebRTC Architecture")
     expect(page.locator("#overall-progress-label")).to_contain_text("2 of 26 lessons")

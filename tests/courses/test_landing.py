@@ -222,13 +222,14 @@ def test_site_root_sends_a_visitor_to_the_only_course(client, course):
     assert response["Location"] == course.get_absolute_url()
 
 
-def test_site_root_sends_a_student_to_their_course_home(client, course):
+def test_site_root_shows_a_student_their_courses(client, course):
     enrollment = EnrollmentFactory(run=RunFactory(course=course))
     CourseFactory()  # with two courses a visitor would get the list
     client.force_login(enrollment.user)
     response = client.get(reverse("home"))
-    assert response.status_code == 302
-    assert response["Location"] == reverse("courses:home", args=[course.slug])
+    assert response.status_code == 200
+    assert "My courses" in response.content.decode()
+    assert f'href="{reverse("courses:home", args=[course.slug])}"' in response.content.decode()
 
 
 def test_site_root_lists_courses_when_there_are_several(client, course):

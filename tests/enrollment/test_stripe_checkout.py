@@ -189,9 +189,11 @@ def test_an_open_run_offers_one_button_per_tier(client, course, tier, priced_tie
     assert content.count('name="csrfmiddlewaretoken"') >= 2
 
 
-def test_an_enrolled_student_is_offered_only_the_upgrade(client, fake_stripe, course, tier, priced_tier):
+def test_an_enrolled_student_is_offered_only_the_upgrade_for_the_difference(
+    client, fake_stripe, course, tier, priced_tier
+):
     student = UserFactory()
-    EnrollmentFactory(user=student, run=tier.run, tier=tier)
+    enrollment = EnrollmentFactory(user=student, run=tier.run, tier=tier)
     client.force_login(student)
 
     content = client.get(course.get_absolute_url()).content.decode()
@@ -200,10 +202,16 @@ def test_an_enrolled_student_is_offered_only_the_upgrade(client, fake_stripe, co
 
     assert "Enrol – 240.00 USD" not in content
     assert "already enrolled" in content
-    assert "Enrol – 480.00 USD" in content
+    assert "Enrol – 480.00 USD" not in content
+    assert "Upgrade for 240.00 USD" in content
+    assert f'action="{reverse("payments:upgrade", args=[enrollment.pk])}"' in content
     assert refused.status_code == 409
+    # Even the tier's own button sells the difference, never the full price a second time.
     assert upgrade.status_code == 303
-    assert len(fake_stripe.requests) == 1
+    [request] = fake_stripe.requests
+    assert request.form["line_items[0][price_data][unit_amount]"] == ["24000"]
+    assert request.form["metadata[purpose]"] == ["upgrade"]
+    assert request.form["metadata[enrollment_id]"] == [str(enrollment.pk)]
 
 
 def test_a_tier_posted_for_another_course_is_refused(client, fake_stripe, tier):

@@ -8,8 +8,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.forms import UNKNOWN_ZONE
 from officehours import services
-from officehours.forms import UNKNOWN_ZONE
 from officehours.models import Question, Registration, Session
 from officehours.views import SIGNED_UP, TIER_MESSAGE
 from tests.factories import (
@@ -144,14 +144,16 @@ def test_an_empty_question_is_refused_on_the_page(client, oh):
 def test_the_page_offers_the_browsers_zone_and_one_click_saves_it(client, oh):
     client.force_login(oh.student)
     content = client.get(oh.url).content.decode()
+    # The offer is the site-wide one (base.html): it posts to the profile and comes back here.
     assert 'id="timezone-offer"' in content and 'data-user-zone="America/Los_Angeles"' in content
-    url = reverse("officehours:set_timezone", args=[oh.course.slug])
-    response = client.post(url, {"timezone": "Europe/Berlin"})
+    url = reverse("profile_timezone")
+    assert f'action="{url}"' in content and f'name="next" value="{oh.url}"' in content
+    response = client.post(url, {"timezone": "Europe/Berlin", "next": oh.url})
     assert response.url == oh.url
     oh.student.refresh_from_db()
     assert oh.student.timezone == "Europe/Berlin"
-    response = client.post(url, {"timezone": "Mars/Olympus_Mons"})
-    assert UNKNOWN_ZONE in messages_of(response)
+    response = client.post(url, {"timezone": "Mars/Olympus_Mons", "next": oh.url})
+    assert UNKNOWN_ZONE.format(zone="Mars/Olympus_Mons") in messages_of(response)
     oh.student.refresh_from_db()
     assert oh.student.timezone == "Europe/Berlin"
 

@@ -77,7 +77,6 @@ def office_hours_urls(w):
         ("vote", reverse("officehours:vote", args=[slug, q]), "post", {}),
         ("mark_answered", reverse("officehours:mark_answered", args=[slug, q]), "post", {"answered": "1"}),
         ("run_session", reverse("officehours:run_session", args=[slug, s]), "get", None),
-        ("set_timezone", reverse("officehours:set_timezone", args=[slug]), "post", {"timezone": "Asia/Tokyo"}),
     ]
 
 
