@@ -10,7 +10,6 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from courses.templatetags.course_format import duration
-
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
