@@ -85,6 +85,14 @@ def test_admin_uploads_a_course_image_and_instructor_photo_and_the_landing_page_
     assert admin_client.get(course.instructor_photo_url).status_code == 200
 
 
+def test_the_admin_shows_the_current_pictures_at_their_addresses(admin_client):
+    course = CourseFactory(with_pictures=True)
+    content = admin_client.get(reverse("admin:courses_course_change", args=[course.pk])).content.decode()
+    for url in (course.image_url, course.instructor_photo_url):
+        assert f'<img src="{url}"' in content and f'<a href="{url}">' in content
+    assert admin_client.get(course.image_url).status_code == 200
+
+
 def test_a_course_image_without_a_description_is_refused_and_saves_nothing(admin_client):
     data = course_form(admin_client, image=png(800, 450, "course.png"), image_alt="  ")
     response = admin_client.post(reverse("admin:courses_course_add"), data)
