@@ -1,7 +1,10 @@
+from dataclasses import dataclass
+
 from adminsortable2.admin import CustomInlineFormSet, SortableAdminBase, SortableStackedInline, SortableTabularInline
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
 from django.db.models import Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -119,6 +122,39 @@ class FAQInline(SortableStackedInline):
     extra = 0
 
 
+@dataclass(frozen=True)
+class _Picture:
+    name: str
+    url: str
+
+    def __str__(self):
+        return self.name
+
+
+class PictureInput(AdminFileWidget):
+    """The admin's file input for a course picture: the current one shown small and linked at its page address.
+
+    Stored files are private (no media URL); pictures are served by courses.views.course_picture instead.
+    """
+
+    picture_url = ""
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return _Picture(name=str(value), url=self.picture_url) if value and self.picture_url else value
+
+    def render(self, name, value, attrs=None, renderer=None):
+        html = super().render(name, value, attrs, renderer)
+        if not (value and self.picture_url):
+            return html
+        preview = format_html(
+            '<img src="{}" alt="" style="display:block; max-width:240px; max-height:160px; height:auto; '
+            'margin-bottom:.5rem; border-radius:4px">',
+            self.picture_url,
+        )
+        return preview + html
+
+
 @admin.register(Course)
 class CourseAdmin(SortableAdminBase, admin.ModelAdmin):
     list_display = ["title", "slug", "is_published", "section_count", "lesson_count"]
@@ -132,6 +168,17 @@ class CourseAdmin(SortableAdminBase, admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             n_sections=Count("sections", distinct=True), n_lessons=Count("lessons", distinct=True)
         )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        for field, kind in (("image", "image"), ("instructor_photo", "instructor")):
+            if field in form.base_fields:
+                widget = PictureInput()
+                widget.picture_url = obj.picture_url(kind) if obj else ""
+                form.base_fields[field].widget = widget
+        if "image_alt" in form.base_fields:
+            form.base_fields["image_alt"].widget.attrs.update(style="width: min(100%, 40em)")
+        return form
 
     @admin.display(description="sections", ordering="n_sections")
     def section_count(self, course):

@@ -1,3 +1,5 @@
+import hashlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
@@ -11,6 +13,7 @@ from courseweb.text import one_line
 from .markdown import render_markdown
 from .video import embed_for, parse_transcript
 
+IMAGE_ALT_NEEDED = "Describe the course image: screen readers read this to people who cannot see it."
 RELEASE_TIME_WITHOUT_DAYS = "Give the number of days after the run's start too, or leave the time empty."
 
 
@@ -32,6 +35,36 @@ class Course(models.Model):
     description = models.TextField(blank=True, help_text="Markdown. Shown on the public landing page.")
     description_html = models.TextField(blank=True, editable=False)
     instructor_name = models.CharField(max_length=200, blank=True)
+    # Pictures of the landing page; their sizes are stored so that the page gives width and height
+    # without opening the files (courses/views.py course_picture serves them).
+    image = models.ImageField(
+        "course image",
+        upload_to="courses/images/",
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+        help_text="Shown at the top of the landing page. A wide picture (16:9), 1200 px wide or more, looks best.",
+    )
+    image_alt = models.CharField(
+        "course image description",
+        max_length=250,
+        blank=True,
+        help_text="What the picture shows, for people who cannot see it (read by screen readers).",
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    instructor_photo = models.ImageField(
+        upload_to="courses/instructors/",
+        blank=True,
+        width_field="instructor_photo_width",
+        height_field="instructor_photo_height",
+        help_text="A square portrait, 400 px or more, shown next to the bio on the landing page.",
+    )
+    instructor_photo_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    instructor_photo_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    instructor_bio = models.TextField(
+        blank=True, help_text="Plain text: who teaches the course. A blank line starts a new paragraph."
+    )
     contact_email = models.EmailField(blank=True, help_text="Shown to visitors who have a question.")
     is_published = models.BooleanField(
         "published", default=False, help_text="Unpublished courses are seen by staff only and sell nothing."
@@ -54,8 +87,37 @@ class Course(models.Model):
     def get_absolute_url(self):
         return reverse("courses:landing", args=[self.slug])
 
+    def clean(self):
+        super().clean()
+        if self.image and not self.image_alt.strip():
+            raise ValidationError({"image_alt": IMAGE_ALT_NEEDED})
+
     def is_visible_to(self, user) -> bool:
         return self.is_published or sees_unpublished(user)
+
+    def picture_url(self, kind: str) -> str:
+        """Return the address of the course image ("image") or instructor photo ("instructor"), or ""."""
+        field_file, url_name = {
+            "image": (self.image, "courses:course_image"),
+            "instructor": (self.instructor_photo, "courses:instructor_photo"),
+        }[kind]
+        if not field_file:
+            return ""
+        # The file's name changes with each upload: it makes a new address, so browsers may cache each for long.
+        version = hashlib.sha256(field_file.name.encode()).hexdigest()[:12]
+        return f"{reverse(url_name, args=[self.slug])}?v={version}"
+
+    @property
+    def image_url(self) -> str:
+        return self.picture_url("image")
+
+    @property
+    def instructor_photo_url(self) -> str:
+        return self.picture_url("instructor")
+
+    @property
+    def instructor_photo_alt(self) -> str:
+        return f"Photo of {self.instructor_name}" if self.instructor_name else "Photo of the instructor"
 
 
 class Section(models.Model):

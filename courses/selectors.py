@@ -22,6 +22,36 @@ class SyllabusLesson:
     is_updated: bool = False  # marked updated by the instructor since then (lesson.change_note says what)
 
 
+def lesson_minutes(lesson: Lesson) -> int:
+    """Return the time to work through a lesson: the instructor's estimate, never less than its video."""
+    return max(lesson.estimated_minutes or 0, lesson.video_minutes or 0)
+
+
+@dataclass
+class SectionOutline:
+    """A section of the public syllabus with its lessons and how long they take."""
+
+    section: Section
+    lessons: list[Lesson]
+
+    @property
+    def lesson_count(self):
+        return len(self.lessons)
+
+    @property
+    def video_minutes(self):
+        return sum(lesson.video_minutes for lesson in self.lessons)
+
+    @property
+    def minutes(self):
+        return sum(lesson_minutes(lesson) for lesson in self.lessons)
+
+
+def course_outline(course: Course) -> list[SectionOutline]:
+    """Return the course's sections with their lessons and lengths (two queries)."""
+    return [SectionOutline(section, list(section.lessons.all())) for section in sections_with_lessons(course)]
+
+
 @dataclass
 class SyllabusSection:
     """A section's lessons and, after them, its published quiz: a passed quiz counts as one more item done."""
@@ -44,6 +74,10 @@ class SyllabusSection:
     @property
     def item_count(self):
         return len(self.lessons) + (1 if self.quiz else 0)
+
+    @property
+    def minutes(self):
+        return sum(lesson_minutes(item.lesson) for item in self.lessons)
 
     @property
     def completed_count(self):
@@ -89,6 +123,14 @@ class Syllabus:
     @property
     def percent(self):
         return round(100 * self.completed_count / self.item_count) if self.item_count else 0
+
+    @property
+    def first_opening(self) -> datetime | None:
+        """When the first lesson opens, if none is open yet (None when one is, or when none has a date)."""
+        items = [item for section in self.sections for item in section.lessons]
+        if any(item.released for item in items):
+            return None
+        return min((item.opens_at for item in items if item.opens_at), default=None)
 
 
 def sections_with_lessons(course: Course):

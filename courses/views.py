@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -31,7 +32,13 @@ from enrollment.selectors import enrollments_of, latest_enrollment, offered_run
 from .models import Course, FAQEntry, Lesson, LessonProgress, Quiz, QuizAttempt, Resource
 from .pdf import syllabus_pdf
 from .quizzes import best_and_latest, quiz_after, quiz_questions, review
-from .selectors import CourseProgress, neighbours, progress_in_courses, sections_with_lessons, syllabus_for
+from .selectors import (
+    CourseProgress,
+    course_outline,
+    neighbours,
+    progress_in_courses,
+    syllabus_for,
+)
 from .services import (
     QuizRefused,
     record_course_visit,
@@ -156,6 +163,13 @@ def home(request):
     return render(request, "courses/course_list.html", {"courses": visible})
 
 
+def favicon(request):
+    """Answer browsers that ask for /favicon.ico with the site's icon (base.html names it too)."""
+    response = redirect(static("favicon.svg"), permanent=False)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
@@ -164,26 +178,43 @@ def healthz(request):
 
 def landing(request, slug):
     course = course_or_404(request, slug)
-    sections = sections_with_lessons(course)
+    sections = course_outline(course)
     run = offered_run(course=course)
     releases = schedule_for(run)
     for section in sections:
-        for lesson in section.lessons.all():
+        for lesson in section.lessons:
             lesson.opens_at = releases.opens_at(lesson)  # the dates of the run on sale
     access = course_access(request.user, course)
     offers = [(tier, access.may_buy(tier)) for tier in run.tiers.all()] if run else []
+    buyable = [tier for tier, may_buy in offers if may_buy] if run and run.enrollment_open else []
     context = {
         "course": course,
         "sections": sections,
-        "lesson_count": sum(len(section.lessons.all()) for section in sections),
-        "video_minutes": sum(lesson.video_minutes for section in sections for lesson in section.lessons.all()),
+        "lesson_count": sum(section.lesson_count for section in sections),
+        "video_minutes": sum(section.video_minutes for section in sections),
+        "minutes": sum(section.minutes for section in sections),
         "run": run,
         "offers": offers,
         "upgrade": access.upgrade(),  # a student of this run pays the difference, not the full price
+        "cheapest": min(buyable, key=lambda tier: tier.price, default=None),  # for the phone's enrol bar
+        "access": access,
         "faq_entries": course.faq_entries.all()[:5],
         "now": timezone.now(),
     }
     return render(request, "courses/course_landing.html", context)
+
+
+def course_picture(request, slug, kind):
+    """Serve the course image or instructor photo to whoever may see the course (the landing page is public)."""
+    course = course_or_404(request, slug)
+    field_file = {"image": course.image, "instructor": course.instructor_photo}.get(kind)
+    if field_file is None:
+        raise Http404
+    response = _serve_private_file(request, field_file)
+    if course.is_published:
+        # The address carries the file's version (Course.picture_url): a new upload gets a new address.
+        response["Cache-Control"] = "public, max-age=604800"
+    return response
 
 
 def faq(request, slug):

@@ -10,6 +10,7 @@ admin.site.site_title = "Courseweb admin"
 urlpatterns = [
     path("", course_views.home, name="home"),
     path("healthz", course_views.healthz, name="healthz"),
+    path("favicon.ico", course_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("staff/", include("dashboard.urls")),
     path("accounts/profile/", account_views.profile, name="profile"),

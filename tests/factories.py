@@ -78,6 +78,16 @@ class CourseFactory(factory.django.DjangoModelFactory):
     description = "A course."
     is_published = True
 
+    class Params:
+        # CourseFactory(with_pictures=True): a course image and an instructor photo (real PNGs) and a bio.
+        with_pictures = factory.Trait(
+            image=factory.django.ImageField(filename="course.png", width=1600, height=900, color="navy"),
+            image_alt="Indigo waves over a map of the world",
+            instructor_name="Ada Lovelace",
+            instructor_photo=factory.django.ImageField(filename="instructor.png", width=400, height=400, color="teal"),
+            instructor_bio="Ada has taught real-time media for ten years.",
+        )
+
 
 class SectionFactory(factory.django.DjangoModelFactory):
     class Meta:

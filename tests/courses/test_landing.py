@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
+from courses.templatetags.course_format import duration
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,
@@ -91,7 +92,7 @@ def test_landing_page_shows_description_sections_and_totals(client, course):
         assert summary in content
     lesson_count = sum(len(minutes) for *_, minutes in SECTIONS)
     video_minutes = sum(sum(minutes) for *_, minutes in SECTIONS)
-    assert f"3 sections, {lesson_count} lessons, {video_minutes} minutes of video." in content
+    assert f"3 sections · {lesson_count} lessons · {duration(video_minutes)} of video" in content
     assert reverse("courses:syllabus_pdf", args=[course.slug]) in content
 
 

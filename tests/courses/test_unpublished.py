@@ -66,7 +66,7 @@ def test_the_resolver_finds_every_part_of_a_course():
 @pytest.fixture
 def world():
     """An unpublished course with something behind every URL, and a student of it with office hours."""
-    course = CourseFactory(title=TITLE, slug="hidden", is_published=False)
+    course = CourseFactory(title=TITLE, slug="hidden", is_published=False, with_pictures=True)
     lesson = LessonFactory(
         section=SectionFactory(course=course),
         slug="hidden-lesson",

@@ -181,3 +181,13 @@ def test_the_run_on_sale_lists_its_office_hours_on_the_landing_page(seeded, clie
     assert WeeklySlot.objects.filter(run=upcoming).count() == 2
     page = client.get(seeded.get_absolute_url()).content.decode()
     assert "Office hours: Mondays 08:00 Asia/Jerusalem and Thursdays 18:00 America/New_York" in page
+
+
+def test_the_demo_landing_page_has_a_course_image_an_instructor_photo_and_a_bio(seeded, client):
+    course = Course.objects.get()
+    assert (course.image_width, course.image_height) == (1600, 900) and course.image_alt
+    content = client.get(course.get_absolute_url()).content.decode()
+    assert f'alt="{course.image_alt}"' in content
+    assert 'alt="Photo of Dana Rivers"' in content
+    assert "Dana Rivers has built real-time video products" in content
+    assert client.get(course.image_url).status_code == 200

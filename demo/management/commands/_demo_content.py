@@ -5,6 +5,11 @@ COURSE = {
     "title": "Advanced WebRTC Architecture",
     "tagline": "Understand the limits and capabilities of WebRTC, and how to use it effectively in your product.",
     "instructor_name": "Dana Rivers",
+    "instructor_bio": (
+        "Dana Rivers has built real-time video products for fifteen years: media servers, "
+        "contact-centre calling and the test labs that keep them honest.\n\n"
+        "Dana consults for teams who ship WebRTC and answers every question in the course forum."
+    ),
     "contact_email": "instructor@example.com",
     "description": """\
 A self-paced course, run in cohorts, for developers, product managers, testers and whole teams who

@@ -27,6 +27,9 @@ from officehours.scheduling import generate_sessions
 from ._demo_content import COURSE, FAQ, SECTIONS
 
 DEMO_VIDEO = Path(__file__).resolve().parents[2] / "demo_assets" / "demo-lesson.webm"
+COURSE_IMAGE = DEMO_VIDEO.parent / "course-image.jpg"  # drawn by demo_assets/make_pictures.py
+COURSE_IMAGE_ALT = "A mesh of peers, some linked through media servers, drawn in indigo and amber"
+INSTRUCTOR_PHOTO = DEMO_VIDEO.parent / "instructor.jpg"
 VIDEO_NAME = "lessons/videos/demo-lesson.webm"
 CAPTIONS_NAME = "lessons/captions/demo-lesson.vtt"
 CAPTIONS = """WEBVTT
@@ -79,6 +82,7 @@ class Command(BaseCommand):
         now = timezone.now()
         with transaction.atomic():
             course = self._course()
+            self._pictures(course)
             current, upcoming = self._runs(course, now)
             users = self._users(current)
             self._demo_progress(users[0], course, now)
@@ -188,6 +192,22 @@ class Command(BaseCommand):
         for offset, lesson in enumerate(Lesson.objects.filter(course=course).in_syllabus_order()[:2]):
             when = now - timedelta(days=2, hours=-offset)
             set_lesson_completed(user=student, lesson=lesson, completed=True, now=when)
+
+    def _pictures(self, course):
+        """Give the landing page its course image, instructor photo and bio, each only when missing."""
+        changed = []
+        for field, asset in (("image", COURSE_IMAGE), ("instructor_photo", INSTRUCTOR_PHOTO)):
+            if not getattr(course, field):
+                getattr(course, field).save(asset.name, ContentFile(asset.read_bytes()), save=False)
+                changed.append(field)
+        if not course.image_alt:
+            course.image_alt = COURSE_IMAGE_ALT
+            changed.append("image_alt")
+        if not course.instructor_bio:
+            course.instructor_bio = COURSE["instructor_bio"]
+            changed.append("instructor_bio")
+        if changed:
+            course.save()
 
     def _store_media(self):
         if not default_storage.exists(VIDEO_NAME):
