@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from enrollment import announcements
@@ -18,11 +19,13 @@ from enrollment.selectors import latest_enrollment, offered_run
 
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
-from .selectors import neighbours, sections_with_lessons, syllabus_for
+from .selectors import player_for, sections_with_lessons, syllabus_for
 from .services import record_course_visit, record_lesson_opened, record_video_position, set_lesson_completed
 
 MARKED_COMPLETE = "Lesson marked complete."
 MARKED_INCOMPLETE = "Lesson marked as not complete."
+NO_LESSON_LEFT = "Lesson marked complete. You have finished every lesson open to you for now."
+NEXT_OPENS = "“{title}” opens on {when}."
 
 
 def refuse(request, decision, *, course, lesson=None, template="courses/access_denied.html", extra_context=None):
@@ -169,6 +172,18 @@ def _lesson_or_404(request, slug, lesson_slug):
     return lesson
 
 
+def _player(request, access, lesson):
+    """The outline around the lesson, with the lessons this viewer may open by the access policy."""
+    return player_for(
+        access.course,
+        lesson,
+        user=request.user,
+        at=access.at,
+        opens_at=access.releases.opens_at,
+        may_open=lambda item: bool(access.lesson(item)),
+    )
+
+
 def lesson_detail(request, slug, lesson_slug):
     lesson = _lesson_or_404(request, slug, lesson_slug)
     course = lesson.course
@@ -181,7 +196,7 @@ def lesson_detail(request, slug, lesson_slug):
         progress = LessonProgress.objects.filter(user=request.user, lesson=lesson).first()
     elif request.user.is_authenticated:
         progress = record_lesson_opened(user=request.user, lesson=lesson)
-    previous, following = neighbours(course, lesson)
+    player = _player(request, access, lesson)
     position = int(progress.video_position) if progress else 0
     context = {
         "course": course,
@@ -189,8 +204,9 @@ def lesson_detail(request, slug, lesson_slug):
         "access": access,
         "progress": progress,
         "resources": list(lesson.resources.all()),
-        "previous": previous,
-        "next": following,
+        "player": player,
+        "previous": player.previous,
+        "next": player.next,
         "embed": lesson.embed(start=position),
         "resume_at": position,
         "transcript": lesson.transcript_lines,
@@ -200,16 +216,35 @@ def lesson_detail(request, slug, lesson_slug):
 
 @require_POST
 def lesson_complete(request, slug, lesson_slug):
+    """Mark the lesson complete (or not); with `continue`, complete it and open the next lesson the student may.
+
+    Posting twice gives the same answer: completing is idempotent and the next lesson follows from the state.
+    """
     lesson = _lesson_or_404(request, slug, lesson_slug)  # first: an unpublished course is 404 to visitors too
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    decision = course_access(request.user, lesson.course).lesson(lesson)
+    access = course_access(request.user, lesson.course)
+    decision = access.lesson(lesson)
     if not decision:
         return refuse(request, decision, course=lesson.course, lesson=lesson)
-    completed = request.POST.get("completed") == "1"
+    go_on = request.POST.get("continue") == "1"
+    completed = go_on or request.POST.get("completed") == "1"
     set_lesson_completed(user=request.user, lesson=lesson, completed=completed)
-    messages.success(request, MARKED_COMPLETE if completed else MARKED_INCOMPLETE)
-    return redirect(lesson)
+    if not go_on:
+        messages.success(request, MARKED_COMPLETE if completed else MARKED_INCOMPLETE)
+        return redirect(lesson)
+    player = _player(request, access, lesson)
+    if player.next is not None:
+        messages.success(request, MARKED_COMPLETE)
+        return redirect(player.next.url)
+    message = NO_LESSON_LEFT
+    if player.next_locked is not None:
+        when = date_format(timezone.localtime(player.next_locked.opens_at), "j F Y, H:i")
+        message += " " + NEXT_OPENS.format(title=player.next_locked.lesson.title, when=when)
+    messages.success(request, message)
+    if not access.course_home():  # a free preview's reader without a seat
+        return redirect(lesson.course)
+    return redirect("courses:home", lesson.course.slug)
 
 
 @require_POST
@@ -227,8 +262,18 @@ def lesson_position(request, slug, lesson_slug):
         return JsonResponse({"error": "seconds must be a number."}, status=400)
     if not (0 <= seconds < 24 * 3600):
         return JsonResponse({"error": "seconds is out of range."}, status=400)
-    record_video_position(user=request.user, lesson=lesson, seconds=seconds)
-    return JsonResponse({"saved": seconds})
+    duration = None
+    if "duration" in request.POST:  # the video's length, for the 90 % rule; without it nothing completes
+        try:
+            duration = float(request.POST["duration"])
+        except ValueError:
+            return JsonResponse({"error": "duration must be a number."}, status=400)
+        if not (0 < duration < 24 * 3600):
+            return JsonResponse({"error": "duration is out of range."}, status=400)
+    progress = record_video_position(user=request.user, lesson=lesson, seconds=seconds, duration=duration)
+    if duration is None:
+        return JsonResponse({"saved": seconds})
+    return JsonResponse({"saved": seconds, "completed": progress.completed_at is not None})
 
 
 def _serve_private_file(request, field_file, *, as_attachment=False):
