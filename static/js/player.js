@@ -13,9 +13,12 @@
     box.scrollTop += offset - box.clientHeight / 3;
   }
 
-  // In the drawer (phones), show the current lesson when it opens.
+  // In the drawer (phones), start at the current lesson: in view and with the focus ("you are here").
   if (box && current) {
-    box.addEventListener("shown.bs.offcanvas", function () { current.scrollIntoView({ block: "center" }); });
+    box.addEventListener("shown.bs.offcanvas", function () {
+      current.scrollIntoView({ block: "center" });
+      current.focus({ preventScroll: true });
+    });
   }
 
   function bump(element) {

@@ -148,7 +148,9 @@ def test_phone_drawer_opens_and_closes_with_the_keyboard(live_server, page, demo
     page.keyboard.press("Enter")
     drawer = page.get_by_role("dialog", name="Course outline")
     expect(drawer).to_be_visible()
-    expect(outline.get_by_role("link", name="Call flows")).to_be_in_viewport()
+    current = outline.get_by_role("link", name="Call flows")
+    expect(current).to_be_focused()  # the drawer opens at the current lesson
+    expect(current).to_be_in_viewport()
     page.keyboard.press("Tab")
     assert page.evaluate("document.getElementById('course-outline').contains(document.activeElement)")
     page.keyboard.press("Escape")
