@@ -98,7 +98,7 @@ def test_watching_the_video_to_the_end_ticks_the_lesson_without_a_reload(live_se
 
 
 def focused_label(page):
-    return page.evaluate("(document.activeElement.innerText || document.activeElement.getAttribute('aria-label') || '')")
+    return page.evaluate("document.activeElement.innerText || document.activeElement.getAttribute('aria-label') || ''")
 
 
 def tab_to(page, name, *, limit=120):
