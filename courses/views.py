@@ -180,7 +180,7 @@ def _player(request, access, lesson):
         user=request.user,
         at=access.at,
         opens_at=access.releases.opens_at,
-        may_open=lambda item: bool(access.lesson(item)),
+        may_open=access.may_open(),
     )
 
 

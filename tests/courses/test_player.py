@@ -5,13 +5,16 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from courses.models import LessonProgress
 from courses.views import MARKED_COMPLETE, NEXT_OPENS, NO_LESSON_LEFT
+from enrollment.access import course_access
 from tests.factories import EnrollmentFactory, LessonFactory, RunFactory, SectionFactory, StaffFactory, UserFactory
 
+from .test_access_matrix import USERS, build_world
 from .test_queries import build_course, count_queries
 
 pytestmark = pytest.mark.django_db
@@ -251,3 +254,12 @@ def test_a_completed_lesson_offers_to_continue_to_the_next_open_lesson(client, c
     assert "Complete and continue" not in page
     assert "Mark as not complete" in page
     assert f'<a class="btn btn-primary" href="{lessons["third"].get_absolute_url()}">Continue' in page
+
+
+@pytest.mark.parametrize("user_kind", USERS)
+def test_may_open_agrees_with_the_lesson_policy_for_every_visitor(user_kind):
+    world = build_world(user_kind)
+    access = course_access(world.user or AnonymousUser(), world.course)
+    may_open = access.may_open()
+    for lesson in world.lessons.values():
+        assert may_open(lesson) == bool(access.lesson(lesson)), (user_kind, lesson.slug)
