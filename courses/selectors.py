@@ -20,6 +20,13 @@ class SyllabusLesson:
     url: str = ""
     is_new: bool = False  # opened since the viewer's previous visit
     is_updated: bool = False  # marked updated by the instructor since then (lesson.change_note says what)
+    may_open: bool = False  # set by player_for from the access policy: the viewer may open it now
+    is_current: bool = False  # the lesson the player shows
+
+    @property
+    def locked(self):
+        """Not yet released for the viewer's run: shown with its date, not as a link."""
+        return not self.released
 
 
 def lesson_minutes(lesson: Lesson) -> int:
@@ -287,18 +294,41 @@ def progress_in_courses(*, user, opens_at: dict[int, OpensAt], at) -> dict[int, 
     return result
 
 
-def neighbours(course: Course, lesson: Lesson):
-    """Return the lessons before and after this one in syllabus order (two small queries)."""
-    ordered = list(Lesson.objects.filter(course=course).in_syllabus_order().values_list("id", flat=True))
-    try:
-        index = ordered.index(lesson.id)
-    except ValueError:
-        return None, None
-    wanted = {
-        "previous": ordered[index - 1] if index > 0 else None,
-        "next": ordered[index + 1] if index + 1 < len(ordered) else None,
-    }
-    found = Lesson.objects.only("id", "slug", "title", "course_id", "section_id").in_bulk(
-        [pk for pk in wanted.values() if pk]
-    )
-    return found.get(wanted["previous"]), found.get(wanted["next"])
+@dataclass
+class Player:
+    """The course around one lesson: the outline with ticks and locks, and where to go from the lesson."""
+
+    syllabus: Syllabus
+    current: SyllabusLesson | None = None
+    previous: SyllabusLesson | None = None  # the nearest lesson before this one that the viewer may open
+    next: SyllabusLesson | None = None  # the nearest lesson after this one that the viewer may open
+    next_locked: SyllabusLesson | None = None  # the first lesson after this one not released yet, before `next`
+
+
+def player_for(
+    course: Course, lesson: Lesson, *, user=None, at, opens_at: OpensAt, may_open: Callable[[Lesson], bool]
+) -> Player:
+    """Return the outline around `lesson` and its previous and next lessons that the viewer may open.
+
+    `may_open(lesson)` is the access policy's answer for the viewer (runs and enrollments are not this app's);
+    it must not query per lesson. The queries are syllabus_for's, whatever the course's size.
+    """
+    syllabus = syllabus_for(course, user=user, at=at, opens_at=opens_at)
+    ordered = [item for section in syllabus.sections for item in section.lessons]
+    player = Player(syllabus=syllabus)
+    index = None
+    for position, item in enumerate(ordered):
+        item.may_open = may_open(item.lesson)
+        if item.lesson.id == lesson.id:
+            item.is_current = True
+            player.current, index = item, position
+    if index is None:
+        return player
+    player.previous = next((item for item in reversed(ordered[:index]) if item.may_open), None)
+    for item in ordered[index + 1 :]:
+        if item.may_open:
+            player.next = item
+            break
+        if item.locked and player.next_locked is None:
+            player.next_locked = item
+    return player

@@ -27,6 +27,9 @@ class QuizRefused(ValueError):
         self.message = message
 
 
+# Watching this share of a lesson's video (its furthest point, never a flag from the page) completes the lesson.
+WATCHED_SHARE = 0.9
+
 # Views of the course home this close together are one visit: going back and forth between the lessons and
 # the syllabus keeps the "new" marks; they clear at the next visit.
 VISIT_GAP = timedelta(minutes=30)
@@ -58,11 +61,14 @@ def record_lesson_opened(*, user, lesson: Lesson, now=None) -> LessonProgress:
     return progress
 
 
-def record_video_position(*, user, lesson: Lesson, seconds: float, now=None) -> LessonProgress:
+def record_video_position(
+    *, user, lesson: Lesson, seconds: float, duration: float | None = None, now=None
+) -> LessonProgress:
     """Remember where the student is in the lesson's video, so the next visit resumes there.
 
     The furthest point reached only moves forward (the dashboard's drop-off chart reads it); it is raised
-    in the UPDATE itself, so two tabs reporting at once cannot lower it.
+    in the UPDATE itself, so two tabs reporting at once cannot lower it. Given the video's `duration`, a
+    furthest point at WATCHED_SHARE of it or beyond completes the lesson (once: the first time stays).
     """
     now = now or timezone.now()
     seconds = max(0.0, float(seconds))
@@ -77,6 +83,12 @@ def record_video_position(*, user, lesson: Lesson, seconds: float, now=None) -> 
         )
         progress.video_position, progress.updated_at = seconds, now
         progress.furthest_position = max(progress.furthest_position, seconds)
+    if duration and progress.completed_at is None:
+        # Decided on the stored furthest point, in one UPDATE, so a concurrent report cannot complete it twice.
+        if LessonProgress.objects.filter(
+            pk=progress.pk, completed_at__isnull=True, furthest_position__gte=WATCHED_SHARE * duration
+        ).update(completed_at=now):
+            progress.completed_at = now
     return progress
 
 

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from enrollment import announcements
@@ -35,7 +36,7 @@ from .quizzes import best_and_latest, quiz_after, quiz_questions, review
 from .selectors import (
     CourseProgress,
     course_outline,
-    neighbours,
+    player_for,
     progress_in_courses,
     syllabus_for,
 )
@@ -52,6 +53,8 @@ MARKED_COMPLETE = "Lesson marked complete."
 MARKED_INCOMPLETE = "Lesson marked as not complete."
 QUIZ_NEXT = "Lesson marked complete. That was the last lesson of the section: here is its quiz."
 QUIZ_FORM_MISSING = "This form is incomplete: reload the quiz and answer again."
+NO_LESSON_LEFT = "Lesson marked complete. You have finished every lesson open to you for now."
+NEXT_OPENS = "“{title}” opens on {when}."
 
 
 def refuse(request, decision, *, course, lesson=None, template="courses/access_denied.html", extra_context=None):
@@ -284,6 +287,26 @@ def linked_moment(request) -> int | None:
     return int(value) if int(value) < 24 * 3600 else None
 
 
+def _player(request, access, lesson):
+    """The outline around the lesson, with the lessons this viewer may open by the access policy."""
+    return player_for(
+        access.course,
+        lesson,
+        user=request.user,
+        at=access.at,
+        opens_at=access.releases.opens_at,
+        may_open=access.may_open(),
+    )
+
+
+def _quiz_after_in_outline(player):
+    """The published quiz of the current lesson's section when the lesson is the section's last, else None."""
+    for section in player.syllabus.sections:
+        if section.lessons and section.lessons[-1] is player.current:
+            return section.quiz
+    return None
+
+
 def lesson_detail(request, slug, lesson_slug):
     lesson = _lesson_or_404(request, slug, lesson_slug)
     course = lesson.course
@@ -296,9 +319,8 @@ def lesson_detail(request, slug, lesson_slug):
         progress = LessonProgress.objects.filter(user=request.user, lesson=lesson).first()
     elif request.user.is_authenticated:
         progress = record_lesson_opened(user=request.user, lesson=lesson)
-    previous, following = neighbours(course, lesson)
-    last_of_section = following is None or following.section_id != lesson.section_id
-    section_quiz = Quiz.objects.published().filter(section_id=lesson.section_id).first() if last_of_section else None
+    player = _player(request, access, lesson)
+    section_quiz = _quiz_after_in_outline(player)
     linked = linked_moment(request)
     position = linked if linked is not None else (int(progress.video_position) if progress else 0)
     context = {
@@ -307,8 +329,9 @@ def lesson_detail(request, slug, lesson_slug):
         "access": access,
         "progress": progress,
         "resources": list(lesson.resources.all()),
-        "previous": previous,
-        "next": following,
+        "player": player,
+        "previous": player.previous,
+        "next": player.next,
         "section_quiz": section_quiz,
         "embed": lesson.embed(start=position),
         "resume_at": position,
@@ -320,21 +343,40 @@ def lesson_detail(request, slug, lesson_slug):
 
 @require_POST
 def lesson_complete(request, slug, lesson_slug):
+    """Mark the lesson complete (or not); with `continue`, complete it and open the next lesson the student may.
+
+    Posting twice gives the same answer: completing is idempotent and the next lesson follows from the state.
+    """
     lesson = _lesson_or_404(request, slug, lesson_slug)  # first: an unpublished course is 404 to visitors too
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    decision = course_access(request.user, lesson.course).lesson(lesson)
+    access = course_access(request.user, lesson.course)
+    decision = access.lesson(lesson)
     if not decision:
         return refuse(request, decision, course=lesson.course, lesson=lesson)
-    completed = request.POST.get("completed") == "1"
+    go_on = request.POST.get("continue") == "1"
+    completed = go_on or request.POST.get("completed") == "1"
     set_lesson_completed(user=request.user, lesson=lesson, completed=completed)
     # The section's last lesson done: on to its quiz, if the student has not passed it yet.
     quiz = quiz_after(lesson, user=request.user) if completed else None
     if quiz is not None:
         messages.success(request, QUIZ_NEXT)
         return redirect("courses:quiz", lesson.course.slug, lesson.section_id)
-    messages.success(request, MARKED_COMPLETE if completed else MARKED_INCOMPLETE)
-    return redirect(lesson)
+    if not go_on:
+        messages.success(request, MARKED_COMPLETE if completed else MARKED_INCOMPLETE)
+        return redirect(lesson)
+    player = _player(request, access, lesson)
+    if player.next is not None:
+        messages.success(request, MARKED_COMPLETE)
+        return redirect(player.next.url)
+    message = NO_LESSON_LEFT
+    if player.next_locked is not None:
+        when = date_format(timezone.localtime(player.next_locked.opens_at), "j F Y, H:i")
+        message += " " + NEXT_OPENS.format(title=player.next_locked.lesson.title, when=when)
+    messages.success(request, message)
+    if not access.course_home():  # a free preview's reader without a seat
+        return redirect(lesson.course)
+    return redirect("courses:home", lesson.course.slug)
 
 
 @require_POST
@@ -352,8 +394,18 @@ def lesson_position(request, slug, lesson_slug):
         return JsonResponse({"error": "seconds must be a number."}, status=400)
     if not (0 <= seconds < 24 * 3600):
         return JsonResponse({"error": "seconds is out of range."}, status=400)
-    record_video_position(user=request.user, lesson=lesson, seconds=seconds)
-    return JsonResponse({"saved": seconds})
+    duration = None
+    if "duration" in request.POST:  # the video's length, for the 90 % rule; without it nothing completes
+        try:
+            duration = float(request.POST["duration"])
+        except ValueError:
+            return JsonResponse({"error": "duration must be a number."}, status=400)
+        if not (0 < duration < 24 * 3600):
+            return JsonResponse({"error": "duration is out of range."}, status=400)
+    progress = record_video_position(user=request.user, lesson=lesson, seconds=seconds, duration=duration)
+    if duration is None:
+        return JsonResponse({"saved": seconds})
+    return JsonResponse({"saved": seconds, "completed": progress.completed_at is not None})
 
 
 def _serve_private_file(request, field_file, *, as_attachment=False):

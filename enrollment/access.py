@@ -213,10 +213,13 @@ class CourseAccess:
         """May the user open this lesson of the course?"""
         if self.is_staff:
             return ALLOW
-        if not lesson.is_free_preview:
-            refusal = self._enrollment_refusal(lessons=True)
-            if refusal is not None:
-                return refusal
+        return self._lesson(lesson, None if lesson.is_free_preview else self._enrollment_refusal(lessons=True))
+
+    def _lesson(self, lesson, refusal) -> Decision:
+        if self.is_staff:
+            return ALLOW
+        if not lesson.is_free_preview and refusal is not None:
+            return refusal
         if not self.releases.is_released(lesson, at=self.at):
             return Decision(False, NOT_RELEASED, self.releases.opens_at(lesson))
         return ALLOW
@@ -234,6 +237,12 @@ class CourseAccess:
         if waiting:
             return Decision(False, QUIZ_NOT_RELEASED, max(waiting))
         return ALLOW
+
+    def may_open(self):
+        """Return a function answering "may the user open this lesson?" for many lessons (a course outline):
+        `lesson()`'s answer, with the enrollment checked once rather than once a lesson."""
+        refusal = None if self.is_staff else self._enrollment_refusal(lessons=True)
+        return lambda lesson: bool(self._lesson(lesson, refusal))
 
     @cached_property
     def run(self):

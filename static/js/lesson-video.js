@@ -9,6 +9,7 @@
   var csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value ||
     (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   var lastSaved = resumeAt;
+  var completed = video.dataset.completed === "1";
 
   function seek(seconds) {
     if (video.readyState < 1) {
@@ -31,6 +32,8 @@
   function body() {
     var data = new FormData();
     data.append("seconds", String(Math.floor(video.currentTime)));
+    // The server completes the lesson once the furthest point reached passes 90 % of this.
+    if (isFinite(video.duration) && video.duration > 0) data.append("duration", String(video.duration));
     data.append("csrfmiddlewaretoken", csrf);
     return data;
   }
@@ -44,7 +47,16 @@
       navigator.sendBeacon(positionUrl, body());
     } else {
       fetch(positionUrl, { method: "POST", body: body(), credentials: "same-origin", keepalive: true,
-        headers: { "X-CSRFToken": csrf } }).catch(function () {});
+        headers: { "X-CSRFToken": csrf } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (data && data.completed && !completed) {
+            completed = true;
+            document.dispatchEvent(new CustomEvent("courseweb:lesson-completed", {
+              detail: { message: "You watched the video: this lesson is now marked complete." } }));
+          }
+        })
+        .catch(function () {});
     }
   }
 
@@ -52,6 +64,7 @@
   video.addEventListener("play", function () { timer = timer || setInterval(function () { save(false); }, 5000); });
   video.addEventListener("pause", function () { clearInterval(timer); timer = null; save(false); });
   video.addEventListener("seeked", function () { if (video.paused) save(false); });
+  video.addEventListener("ended", function () { save(false); });
   document.addEventListener("visibilitychange", function () { if (document.visibilityState === "hidden") save(true); });
   window.addEventListener("pagehide", function () { save(true); });
 
