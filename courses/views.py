@@ -1,12 +1,9 @@
 import functools
-import mimetypes
-import os
-import re
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db import connection
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,6 +13,7 @@ from enrollment.access import LOGIN_REQUIRED, course_access
 from enrollment.releases import schedule_for
 from enrollment.selectors import latest_enrollment, offered_run
 
+from .files import serve_file
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
 from .selectors import neighbours, sections_with_lessons, syllabus_for
@@ -231,41 +229,6 @@ def lesson_position(request, slug, lesson_slug):
     return JsonResponse({"saved": seconds})
 
 
-def _serve_private_file(request, field_file, *, as_attachment=False):
-    """Stream a stored file, honouring a single byte Range so that video seeking works."""
-    if not field_file:
-        raise Http404("No file.")
-    try:
-        size = field_file.size
-    except OSError as error:
-        raise Http404("The file is missing.") from error
-    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    filename = os.path.basename(field_file.name)
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.groups()
-        if first:
-            start, end = int(first), min(int(last) if last else size - 1, size - 1)
-        else:
-            start, end = max(0, size - int(last)), size - 1
-        if start > end or start >= size:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        handle = field_file.open("rb")
-        handle.seek(start)
-        data = handle.read(end - start + 1)
-        handle.close()
-        response = HttpResponse(data, status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    else:
-        response = FileResponse(field_file.open("rb"), content_type=content_type, as_attachment=as_attachment,
-                                filename=filename)  # fmt: skip
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 def lesson_media(request, slug, lesson_slug, kind):
     lesson = _lesson_or_404(request, slug, lesson_slug)
     decision = course_access(request.user, lesson.course).lesson(lesson)
@@ -274,7 +237,7 @@ def lesson_media(request, slug, lesson_slug, kind):
     field_file = {"video": lesson.video_file, "captions": lesson.captions}.get(kind)
     if field_file is None:
         raise Http404
-    return _serve_private_file(request, field_file)
+    return serve_file(request, field_file)
 
 
 def resource_download(request, slug, pk):
@@ -285,4 +248,4 @@ def resource_download(request, slug, pk):
         return refuse(request, decision, course=resource.lesson.course, lesson=resource.lesson)
     if resource.url:
         return redirect(resource.url)
-    return _serve_private_file(request, resource.file, as_attachment=True)
+    return serve_file(request, resource.file, as_attachment=True)
