@@ -114,8 +114,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
+elif DEBUG:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # A per-process cache would give each web process its own login and rate limits (and Celery no broker).
+    raise ImproperlyConfigured(
+        "Set REDIS_URL when DEBUG is off: login and rate limits must be counted in one cache shared by every "
+        "web process, and Celery needs it as its broker."
+    )
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -223,7 +229,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# BEHIND_PROXY=1: one reverse proxy of ours (nginx, README) is in front and sets X-Forwarded-Proto and
+# X-Forwarded-For. Trust exactly it: the client is the address it appended, so per-IP login limits count
+# each client, not the proxy (without this every visitor is 127.0.0.1 and 10 bad logins lock out the site).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_PROXY else 0
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

@@ -17,8 +17,11 @@ def load_settings(**variables):
     )
 
 
+SERVER = {"SECRET_KEY": "a-key-for-this-server", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+
+
 def test_debug_is_off_by_default_and_cookies_are_then_sent_over_https_only():
-    loaded = load_settings(SECRET_KEY="a-key-for-this-server")
+    loaded = load_settings(**SERVER)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == ["False", "True", "True"]
 
@@ -33,3 +36,19 @@ def test_debug_1_turns_debug_on_for_development():
     loaded = load_settings(DEBUG="1")
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == ["True", "False", "False"]
+
+
+def test_with_debug_off_the_settings_refuse_to_load_without_a_shared_cache():
+    loaded = load_settings(SECRET_KEY="a-key-for-this-server")
+    assert loaded.returncode != 0
+    assert "Set REDIS_URL when DEBUG is off" in loaded.stderr
+
+
+def test_behind_a_proxy_exactly_one_forwarding_proxy_is_trusted():
+    show = "from django.conf import settings as s; print(s.ALLAUTH_TRUSTED_PROXY_COUNT, s.SECURE_PROXY_SSL_HEADER)"
+    env = {"PATH": os.environ.get("PATH", ""), "DJANGO_SETTINGS_MODULE": "courseweb.settings", **SERVER}
+    run = [sys.executable, "-c", show]
+    behind = subprocess.run(run, cwd=ROOT, env={**env, "BEHIND_PROXY": "1"}, capture_output=True, text=True, check=True)
+    direct = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert behind.stdout.split() == ["1", "('HTTP_X_FORWARDED_PROTO',", "'https')"]
+    assert direct.stdout.split() == ["0", "None"]
