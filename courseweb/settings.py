@@ -239,6 +239,20 @@ BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_PROXY else 0
 X_FRAME_OPTIONS = "DENY"
+# With DEBUG off the site is HTTPS only: plain HTTP is redirected (except the health check, which a load
+# balancer asks over HTTP) and browsers are told to keep to HTTPS for a year (HSTS; SECURE_HSTS_SECONDS=0 to
+# turn it off while trying a new domain). Behind a proxy, BEHIND_PROXY=1 lets Django see that it was HTTPS.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+# The site's own subdomains too (for course.example.com: *.course.example.com), and the "preload" mark that
+# lets its domain be listed in browsers (listing is a separate, manual step).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if not DEBUG and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        f"Set SITE_URL to the site's https:// address when DEBUG is off (it is {SITE_URL!r}): emails link to it."
+    )
 
 LOGGING = {
     "version": 1,
