@@ -2,6 +2,7 @@ import functools
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +14,7 @@ from enrollment.access import LOGIN_REQUIRED, course_access
 from enrollment.releases import schedule_for
 from enrollment.selectors import latest_enrollment, offered_run
 
+from .content import content_version
 from .files import serve_file
 from .models import Course, FAQEntry, Lesson, LessonProgress, Resource
 from .pdf import syllabus_pdf
@@ -20,6 +22,7 @@ from .selectors import neighbours, sections_with_lessons, syllabus_for
 from .services import record_course_visit, record_lesson_opened, record_video_position, set_lesson_completed
 
 MARKED_COMPLETE = "Lesson marked complete."
+SYLLABUS_PDF_SECONDS = 24 * 3600
 MARKED_INCOMPLETE = "Lesson marked as not complete."
 
 
@@ -117,7 +120,14 @@ def faq(request, slug):
 def syllabus_download(request, slug):
     course = course_or_404(request, slug)
     run = offered_run(course=course)
-    pdf = syllabus_pdf(course, run=run, opens_at=schedule_for(run).opens_at)  # the dates of the run on sale
+    # Built once per content version (a save in the admin makes a new one), run on sale and viewer's zone.
+    key = "syllabus-pdf:" + ":".join(
+        map(str, (course.pk, content_version(course.pk), run.pk if run else 0, timezone.get_current_timezone_name()))
+    )
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = syllabus_pdf(course, run=run, opens_at=schedule_for(run).opens_at)  # the dates of the run on sale
+        cache.set(key, pdf, SYLLABUS_PDF_SECONDS)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{course.slug}-syllabus.pdf"'
     return response
