@@ -1,12 +1,16 @@
 """Serving course files (videos, captions, reading files) after the access policy said yes.
 
-Memory stays bounded whatever the file or range size: the bytes are read and sent in chunks.
+Behind nginx (COURSE_FILES_ACCEL_PREFIX set, deploy/nginx.conf) the answer is an X-Accel-Redirect: nginx sends
+the bytes, ranges included, and no Django worker is held by a download. Otherwise Django streams the file
+itself; memory stays bounded whatever the file or range size, since the bytes are read and sent in chunks.
 """
 
 import mimetypes
 import os
 import re
+from urllib.parse import quote
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
@@ -46,6 +50,8 @@ def serve_file(request, field_file, *, as_attachment=False):
     """Answer with a stored file, honouring a single byte Range so that video seeking works."""
     if not field_file:
         raise Http404("No file.")
+    if settings.COURSE_FILES_ACCEL_PREFIX:
+        return _accel_redirect(field_file, as_attachment=as_attachment)
     try:
         size = field_file.size
     except OSError as error:
@@ -70,5 +76,15 @@ def serve_file(request, field_file, *, as_attachment=False):
         if disposition := content_disposition_header(as_attachment, filename):
             response["Content-Disposition"] = disposition
     response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _accel_redirect(field_file, *, as_attachment):
+    """Let nginx send the file from its internal location (it answers Range requests and missing files itself)."""
+    filename = os.path.basename(field_file.name)
+    response = HttpResponse(content_type=mimetypes.guess_type(field_file.name)[0] or "application/octet-stream")
+    response["X-Accel-Redirect"] = settings.COURSE_FILES_ACCEL_PREFIX + quote(field_file.name)
+    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
     response["Cache-Control"] = "private, max-age=3600"
     return response

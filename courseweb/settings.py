@@ -227,6 +227,11 @@ STORAGES = {
 # stored here and served only by views that ask the access policy.
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "media_private")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+# Behind nginx (deploy/nginx.conf): the internal location that serves PRIVATE_MEDIA_ROOT, e.g. /_course_files/.
+# Set, Django answers an allowed course-file request with X-Accel-Redirect and nginx sends the bytes.
+COURSE_FILES_ACCEL_PREFIX = env("COURSE_FILES_ACCEL_PREFIX")
+if COURSE_FILES_ACCEL_PREFIX and not (COURSE_FILES_ACCEL_PREFIX[:1] == COURSE_FILES_ACCEL_PREFIX[-1:] == "/"):
+    raise ImproperlyConfigured("COURSE_FILES_ACCEL_PREFIX is a path that starts and ends with /, e.g. /_course_files/.")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
