@@ -1,8 +1,10 @@
 """Serving course files (videos, captions, reading files) after the access policy said yes.
 
-Behind nginx (COURSE_FILES_ACCEL_PREFIX set, deploy/nginx.conf) the answer is an X-Accel-Redirect: nginx sends
-the bytes, ranges included, and no Django worker is held by a download. Otherwise Django streams the file
-itself; memory stays bounded whatever the file or range size, since the bytes are read and sent in chunks.
+- In a bucket (AWS_STORAGE_BUCKET_NAME set): a redirect to a link signed for a few minutes; the bucket sends
+  the bytes and answers ranges.
+- Behind nginx (COURSE_FILES_ACCEL_PREFIX set, deploy/nginx.conf): an X-Accel-Redirect; nginx sends the bytes,
+  ranges included, and no Django worker is held by a download.
+- Otherwise Django streams the file itself, in chunks: memory stays bounded whatever the file or range size.
 """
 
 import mimetypes
@@ -11,7 +13,8 @@ import re
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 CHUNK_BYTES = 64 * 1024
@@ -50,6 +53,8 @@ def serve_file(request, field_file, *, as_attachment=False):
     """Answer with a stored file, honouring a single byte Range so that video seeking works."""
     if not field_file:
         raise Http404("No file.")
+    if not isinstance(field_file.storage, FileSystemStorage):
+        return _signed_redirect(field_file, as_attachment=as_attachment)
     if settings.COURSE_FILES_ACCEL_PREFIX:
         return _accel_redirect(field_file, as_attachment=as_attachment)
     try:
@@ -87,4 +92,17 @@ def _accel_redirect(field_file, *, as_attachment):
     response["X-Accel-Redirect"] = settings.COURSE_FILES_ACCEL_PREFIX + quote(field_file.name)
     response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _signed_redirect(field_file, *, as_attachment):
+    """Send the browser to the bucket with a link that works for COURSE_FILE_LINK_SECONDS (the policy said yes now)."""
+    filename = os.path.basename(field_file.name)
+    parameters = {
+        "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+        "ResponseContentType": mimetypes.guess_type(field_file.name)[0] or "application/octet-stream",
+    }
+    url = field_file.storage.url(field_file.name, parameters=parameters, expire=settings.COURSE_FILE_LINK_SECONDS)
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"  # a fresh link, for this user, each time
     return response

@@ -224,7 +224,7 @@ STORAGES = {
     },
 }
 # Course files (videos, captions, reading files) are never public: they are
-# stored here and served only by views that ask the access policy.
+# stored here (or in the bucket below) and served only by views that ask the access policy.
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "media_private")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
 # Behind nginx (deploy/nginx.conf): the internal location that serves PRIVATE_MEDIA_ROOT, e.g. /_course_files/.
@@ -232,6 +232,28 @@ MEDIA_ROOT = PRIVATE_MEDIA_ROOT
 COURSE_FILES_ACCEL_PREFIX = env("COURSE_FILES_ACCEL_PREFIX")
 if COURSE_FILES_ACCEL_PREFIX and not (COURSE_FILES_ACCEL_PREFIX[:1] == COURSE_FILES_ACCEL_PREFIX[-1:] == "/"):
     raise ImproperlyConfigured("COURSE_FILES_ACCEL_PREFIX is a path that starts and ends with /, e.g. /_course_files/.")
+# Object storage: with a bucket set, course files live in it (any S3-compatible service) and are private; a
+# student the policy allows is redirected to a link signed for COURSE_FILE_LINK_SECONDS, never a public one.
+# Every web process then serves every file, whichever machine it was uploaded through.
+COURSE_FILE_LINK_SECONDS = int(env("COURSE_FILE_LINK_SECONDS", "300"))
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,  # another S3-compatible service than AWS
+            "region_name": env("AWS_S3_REGION_NAME") or None,
+            "access_key": env("AWS_ACCESS_KEY_ID") or None,  # else boto3's own lookup (instance role, ~/.aws)
+            "secret_key": env("AWS_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": COURSE_FILE_LINK_SECONDS,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE") or None,
+        },
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
