@@ -1,4 +1,5 @@
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
@@ -14,7 +15,8 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
         """Render in the request, send through Celery (a slow SMTP server never blocks a login)."""
         request = allauth_context.request
-        site = SimpleNamespace(name=settings.SITE_NAME, domain=request.get_host() if request else "")
+        site = SimpleNamespace(name=settings.SITE_NAME, domain=urlsplit(settings.SITE_URL).netloc)
+        context = {key: on_site_url(value, request) for key, value in context.items()}
         message = self.render_mail(template_prefix, email, {"request": request, "email": email,
                                                             "current_site": site, **context})  # fmt: skip
         alternatives = getattr(message, "alternatives", [])
@@ -22,3 +24,17 @@ class AccountAdapter(DefaultAccountAdapter):
         send_account_email.delay(
             subject=message.subject, body=message.body, html=html, from_email=message.from_email, to=list(message.to)
         )
+
+
+def on_site_url(value, request):
+    """Point a link allauth built from the request's Host at SITE_URL instead.
+
+    The Host header is the requester's to choose (within ALLOWED_HOSTS); a password-reset or verification
+    link must lead to the site itself, whatever address the request came in on.
+    """
+    if request is None or not isinstance(value, str):
+        return value
+    origin = request.build_absolute_uri("/")
+    if value.startswith(origin):
+        return f"{settings.SITE_URL}/{value.removeprefix(origin)}"
+    return value

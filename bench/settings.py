@@ -7,7 +7,11 @@ BENCH_STATIC_ROOT (a temporary collectstatic target) before anything imports thi
 
 import os
 
-from courseweb.settings import *  # noqa: F403
+# courseweb.settings refuses DEBUG off without REDIS_URL (login limits must be shared by every web process);
+# the page bench runs without Redis on purpose. Load it in development mode, then set below what DEBUG off
+# derives (DEBUG=1 is inherited by the bench's gunicorn and Celery processes, which load this module too).
+os.environ["DEBUG"] = "1"
+from courseweb.settings import *  # noqa: E402, F403
 
 DEBUG = False
 SECRET_KEY = os.environ.get("SECRET_KEY") or "bench-only-insecure-key"  # noqa: S105

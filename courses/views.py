@@ -1,14 +1,12 @@
 import functools
-import mimetypes
-import os
-import re
 import uuid
 from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.db import connection
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -30,6 +28,8 @@ from enrollment.models import Enrollment
 from enrollment.releases import schedule_for, schedules_for
 from enrollment.selectors import enrollments_of, latest_enrollment, offered_run
 
+from .content import content_version
+from .files import serve_file
 from .models import Course, FAQEntry, Lesson, LessonProgress, Quiz, QuizAttempt, Resource
 from .pdf import syllabus_pdf
 from .quizzes import best_and_latest, quiz_after, quiz_questions, review
@@ -50,6 +50,7 @@ from .services import (
 )
 
 MARKED_COMPLETE = "Lesson marked complete."
+SYLLABUS_PDF_SECONDS = 24 * 3600
 MARKED_INCOMPLETE = "Lesson marked as not complete."
 QUIZ_NEXT = "Lesson marked complete. That was the last lesson of the section: here is its quiz."
 QUIZ_FORM_MISSING = "This form is incomplete: reload the quiz and answer again."
@@ -213,8 +214,8 @@ def course_picture(request, slug, kind):
     field_file = {"image": course.image, "instructor": course.instructor_photo}.get(kind)
     if field_file is None:
         raise Http404
-    response = _serve_private_file(request, field_file)
-    if course.is_published:
+    response = serve_file(request, field_file)
+    if course.is_published and response.status_code == 200:  # not a bucket's link, which works for minutes only
         # The address carries the file's version (Course.picture_url): a new upload gets a new address.
         response["Cache-Control"] = "public, max-age=604800"
     return response
@@ -229,7 +230,14 @@ def faq(request, slug):
 def syllabus_download(request, slug):
     course = course_or_404(request, slug)
     run = offered_run(course=course)
-    pdf = syllabus_pdf(course, run=run, opens_at=schedule_for(run).opens_at)  # the dates of the run on sale
+    # Built once per content version (a save in the admin makes a new one), run on sale and viewer's zone.
+    key = "syllabus-pdf:" + ":".join(
+        map(str, (course.pk, content_version(course.pk), run.pk if run else 0, timezone.get_current_timezone_name()))
+    )
+    pdf = cache.get(key)
+    if pdf is None:
+        pdf = syllabus_pdf(course, run=run, opens_at=schedule_for(run).opens_at)  # the dates of the run on sale
+        cache.set(key, pdf, SYLLABUS_PDF_SECONDS)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{course.slug}-syllabus.pdf"'
     return response
@@ -408,41 +416,6 @@ def lesson_position(request, slug, lesson_slug):
     return JsonResponse({"saved": seconds, "completed": progress.completed_at is not None})
 
 
-def _serve_private_file(request, field_file, *, as_attachment=False):
-    """Stream a stored file, honouring a single byte Range so that video seeking works."""
-    if not field_file:
-        raise Http404("No file.")
-    try:
-        size = field_file.size
-    except OSError as error:
-        raise Http404("The file is missing.") from error
-    content_type = mimetypes.guess_type(field_file.name)[0] or "application/octet-stream"
-    filename = os.path.basename(field_file.name)
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("Range", "").strip())
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.groups()
-        if first:
-            start, end = int(first), min(int(last) if last else size - 1, size - 1)
-        else:
-            start, end = max(0, size - int(last)), size - 1
-        if start > end or start >= size:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        handle = field_file.open("rb")
-        handle.seek(start)
-        data = handle.read(end - start + 1)
-        handle.close()
-        response = HttpResponse(data, status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    else:
-        response = FileResponse(field_file.open("rb"), content_type=content_type, as_attachment=as_attachment,
-                                filename=filename)  # fmt: skip
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 def lesson_media(request, slug, lesson_slug, kind):
     lesson = _lesson_or_404(request, slug, lesson_slug)
     decision = course_access(request.user, lesson.course).lesson(lesson)
@@ -451,7 +424,7 @@ def lesson_media(request, slug, lesson_slug, kind):
     field_file = {"video": lesson.video_file, "captions": lesson.captions}.get(kind)
     if field_file is None:
         raise Http404
-    return _serve_private_file(request, field_file)
+    return serve_file(request, field_file)
 
 
 def resource_download(request, slug, pk):
@@ -462,7 +435,7 @@ def resource_download(request, slug, pk):
         return refuse(request, decision, course=resource.lesson.course, lesson=resource.lesson)
     if resource.url:
         return redirect(resource.url)
-    return _serve_private_file(request, resource.file, as_attachment=True)
+    return serve_file(request, resource.file, as_attachment=True)
 
 
 def _quiz_or_404(request, slug, section_id) -> Quiz:

@@ -115,8 +115,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
+elif DEBUG:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # A per-process cache would give each web process its own login and rate limits (and Celery no broker).
+    raise ImproperlyConfigured(
+        "Set REDIS_URL when DEBUG is off: login and rate limits must be counted in one cache shared by every "
+        "web process, and Celery needs it as its broker."
+    )
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
@@ -168,7 +174,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_UNIQUE_EMAIL = True
-ACCOUNT_EMAIL_VERIFICATION = "none"
+# Open sign-up needs a verified address: else anyone could register a future buyer's email, with a password
+# of their own, before the buyer pays. Closed (the default), accounts come from the instructor or a payment and
+# a login code proves the address.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory" if ACCOUNT_ALLOW_SIGNUP else "none"
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
 ACCOUNT_SESSION_REMEMBER = None
@@ -216,16 +225,62 @@ STORAGES = {
     },
 }
 # Course files (videos, captions, reading files) are never public: they are
-# stored here and served only by views that ask the access policy.
+# stored here (or in the bucket below) and served only by views that ask the access policy.
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "media_private")))
 MEDIA_ROOT = PRIVATE_MEDIA_ROOT
+# Behind nginx (deploy/nginx.conf): the internal location that serves PRIVATE_MEDIA_ROOT, e.g. /_course_files/.
+# Set, Django answers an allowed course-file request with X-Accel-Redirect and nginx sends the bytes.
+COURSE_FILES_ACCEL_PREFIX = env("COURSE_FILES_ACCEL_PREFIX")
+if COURSE_FILES_ACCEL_PREFIX and not (COURSE_FILES_ACCEL_PREFIX[:1] == COURSE_FILES_ACCEL_PREFIX[-1:] == "/"):
+    raise ImproperlyConfigured("COURSE_FILES_ACCEL_PREFIX is a path that starts and ends with /, e.g. /_course_files/.")
+# Object storage: with a bucket set, course files live in it (any S3-compatible service) and are private; a
+# student the policy allows is redirected to a link signed for COURSE_FILE_LINK_SECONDS, never a public one.
+# Every web process then serves every file, whichever machine it was uploaded through.
+COURSE_FILE_LINK_SECONDS = int(env("COURSE_FILE_LINK_SECONDS", "300"))
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,  # another S3-compatible service than AWS
+            "region_name": env("AWS_S3_REGION_NAME") or None,
+            "access_key": env("AWS_ACCESS_KEY_ID") or None,  # else boto3's own lookup (instance role, ~/.aws)
+            "secret_key": env("AWS_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": COURSE_FILE_LINK_SECONDS,
+            "file_overwrite": False,
+            "signature_version": "s3v4",
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE") or None,
+        },
+    }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# BEHIND_PROXY=1: one reverse proxy of ours (nginx, README) is in front and sets X-Forwarded-Proto and
+# X-Forwarded-For. Trust exactly it: the client is the address it appended, so per-IP login limits count
+# each client, not the proxy (without this every visitor is 127.0.0.1 and 10 bad logins lock out the site).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_PROXY else 0
 X_FRAME_OPTIONS = "DENY"
+# With DEBUG off the site is HTTPS only: plain HTTP is redirected (except the health check, which a load
+# balancer asks over HTTP) and browsers are told to keep to HTTPS for a year (HSTS; SECURE_HSTS_SECONDS=0 to
+# turn it off while trying a new domain). Behind a proxy, BEHIND_PROXY=1 lets Django see that it was HTTPS.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else str(365 * 24 * 3600)))
+# The site's own subdomains too (for course.example.com: *.course.example.com), and the "preload" mark that
+# lets its domain be listed in browsers (listing is a separate, manual step).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if not DEBUG and not SITE_URL.startswith("https://"):
+    raise ImproperlyConfigured(
+        f"Set SITE_URL to the site's https:// address when DEBUG is off (it is {SITE_URL!r}): emails link to it."
+    )
 
 LOGGING = {
     "version": 1,

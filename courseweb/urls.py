@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,6 +7,8 @@ from courses import views as course_views
 
 admin.site.site_header = "Courseweb administration"
 admin.site.site_title = "Courseweb admin"
+# The admin's own login has no limit on wrong passwords: log in through allauth's, which has.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", course_views.home, name="home"),

@@ -5,6 +5,7 @@ from django import forms
 from courses.models import Lesson
 
 from .models import Board
+from .services import MAX_BODY_CHARS
 
 BODY_HELP = "Markdown. Put code, SDP and logs between lines of three backticks (```)."
 
@@ -28,7 +29,7 @@ class ThreadForm(TokenMixin, forms.Form):
     board = BoardChoiceField(queryset=Board.objects.none(), empty_label=None)
     title = forms.CharField(max_length=200)
     body = forms.CharField(label="Your question or message", widget=forms.Textarea(attrs={"rows": 8}),
-                           help_text=BODY_HELP)  # fmt: skip
+                           help_text=BODY_HELP, max_length=MAX_BODY_CHARS)  # fmt: skip
     lesson = forms.SlugField(widget=forms.HiddenInput, required=False)
     video_seconds = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0, max_value=24 * 3600)
 
@@ -48,8 +49,10 @@ class ThreadForm(TokenMixin, forms.Form):
 
 
 class ReplyForm(TokenMixin, forms.Form):
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 6}), help_text=BODY_HELP)
+    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 6}), help_text=BODY_HELP,
+                           max_length=MAX_BODY_CHARS)  # fmt: skip
 
 
 class EditPostForm(forms.Form):
-    body = forms.CharField(label="Your post", widget=forms.Textarea(attrs={"rows": 10}), help_text=BODY_HELP)
+    body = forms.CharField(label="Your post", widget=forms.Textarea(attrs={"rows": 10}), help_text=BODY_HELP,
+                           max_length=MAX_BODY_CHARS)  # fmt: skip

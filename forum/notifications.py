@@ -58,6 +58,9 @@ UNSUBSCRIBED_FROM_THREAD = "You will get no more email about “{title}”."
 UNSUBSCRIBED_FROM_ALL = "You will get no more forum email."
 EMAIL_MODE_SAVED = "Your email choices were saved."
 
+# A post notifies at most this many people by @mention (the first named): naming the whole class in one
+# post would send hundreds of emails. The instructor reaches everyone with an announcement instead.
+MAX_MENTIONS_PER_POST = 10
 MENTION_PATTERN = re.compile(r"(?<![\w@.])@(\w+)")
 # Mentions in code are not mentions: students paste logs, CSS (@media) and decorators.
 FENCED_CODE = re.compile(r"^ {0,3}(`{3,}|~{3,}).*?(^ {0,3}\1|\Z)", re.MULTILINE | re.DOTALL)
@@ -73,9 +76,10 @@ def mention_handle(user) -> str:
 
 
 def mentioned_handles(body: str) -> set[str]:
-    """Return the lower-cased handles @mentioned in a Markdown body, outside code."""
+    """Return the lower-cased handles @mentioned in a Markdown body, outside code: the first MAX_MENTIONS_PER_POST."""
     text = INLINE_CODE.sub(" ", FENCED_CODE.sub(" ", body or ""))
-    return {handle.lower() for handle in MENTION_PATTERN.findall(text)}
+    in_order = dict.fromkeys(handle.lower() for handle in MENTION_PATTERN.findall(text))
+    return set(list(in_order)[:MAX_MENTIONS_PER_POST])
 
 
 def resolve_mentions(*, course, body: str, at=None) -> list[User]:

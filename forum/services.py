@@ -16,6 +16,8 @@ from .models import DEFAULT_BOARDS, Board, ForumSettings, Post, Subscription, Th
 from .permissions import may_add_to_faq, may_delete, may_edit, may_mark_answer, may_moderate, may_reply
 from .tasks import notify_new_post
 
+# A post is at most this long: enough for a long question with its logs, not a way to tie up a worker.
+MAX_BODY_CHARS = 20_000
 RATE_LIMIT_POSTS = 5
 RATE_LIMIT_WINDOW = timedelta(minutes=1)
 
@@ -27,6 +29,7 @@ NOT_AUTHOR_OR_STAFF = "Only the person who asked, or the instructor, can mark th
 EMPTY = "Write something first."
 NOT_IN_THREAD = "That post is not a reply in this thread."
 NO_ANSWER_YET = "Mark an answer first."
+TOO_LONG = "A post can be at most {limit:,} characters long; this one has {length:,}. Shorten it or link to a paste."
 
 
 class ForumError(Refusal):
@@ -53,9 +56,16 @@ def _existing(token):
     return Post.objects.select_related("thread").filter(submission_token=token).first() if token else None
 
 
-def _new_post(*, user, thread, body, token, now) -> Post:
+def check_body(body: str) -> None:
+    """Refuse an empty or too long post body (the forms say so first; this holds for every caller)."""
     if not (body or "").strip():
         raise ForumError(EMPTY)
+    if len(body) > MAX_BODY_CHARS:
+        raise ForumError(TOO_LONG.format(limit=MAX_BODY_CHARS, length=len(body)))
+
+
+def _new_post(*, user, thread, body, token, now) -> Post:
+    check_body(body)
     try:
         with transaction.atomic():
             return Post.objects.create(
@@ -119,8 +129,7 @@ def reply(*, user, thread: Thread, body: str, token=None, now=None) -> Post:
 def edit_post(*, user, post: Post, body: str, now=None) -> Post:
     if not may_edit(user, post):
         raise ForumError(NOT_YOUR_POST)
-    if not (body or "").strip():
-        raise ForumError(EMPTY)
+    check_body(body)
     post.body, post.body_html, post.edited_at = body, render_markdown(body), now or timezone.now()
     post.save(update_fields=["body", "body_html", "edited_at"])
     return post

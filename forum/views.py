@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_ratelimit.decorators import ratelimit
 
 from courses.markdown import render_markdown
 from courses.views import course_view
@@ -39,6 +40,14 @@ NOT_FOLLOWING = "You no longer follow this thread."
 
 # Resolve the course (404), ask the policy, refuse with the explaining page; pass course and access.
 forum_view = course_view(CourseAccess.forum)
+
+
+# Previews and edits render Markdown: each user gets this many a minute, together (Redis counts them when set).
+RENDERS_PER_MINUTE = 30
+SLOW_DOWN_RENDERING = "You are previewing or editing very fast. Please wait a minute, then try again."
+limit_rendering = ratelimit(
+    key="user", rate=f"{RENDERS_PER_MINUTE}/m", method="POST", group="forum-render", block=False
+)
 
 
 def _thread_or_404(request, course, pk):
@@ -185,14 +194,19 @@ def reply(request, course, access, pk):
 
 
 @forum_view
+@limit_rendering
 def edit_post(request, course, access, pk):
     post = _post_or_404(request, course, pk)
     if not may_edit(request.user, post):
         messages.error(request, services.NOT_YOUR_POST)
         return redirect(_post_url(request, course, post))
+    status = 200
     if request.method == "POST":
         form = EditPostForm(request.POST)
-        if form.is_valid():
+        if request.limited:
+            form.add_error(None, SLOW_DOWN_RENDERING)
+            status = 429
+        elif form.is_valid():
             try:
                 services.edit_post(user=request.user, post=post, body=form.cleaned_data["body"])
             except Refusal as error:
@@ -202,7 +216,7 @@ def edit_post(request, course, access, pk):
                 return redirect(_post_url(request, course, post))
     else:
         form = EditPostForm(initial={"body": post.body})
-    return render(request, "forum/post_form.html", {"course": course, "post": post, "form": form})
+    return render(request, "forum/post_form.html", {"course": course, "post": post, "form": form}, status=status)
 
 
 def _act(request, course, post_or_thread, action, success=None):
@@ -278,8 +292,15 @@ def make_faq(request, course, access, pk):
 
 @require_POST
 @forum_view
+@limit_rendering
 def preview(request, course, access):
-    return HttpResponse(render_markdown(request.POST.get("body", "")))
+    if request.limited:
+        return HttpResponse(SLOW_DOWN_RENDERING, status=429, content_type="text/plain")
+    body = request.POST.get("body", "")
+    if len(body) > services.MAX_BODY_CHARS:
+        message = services.TOO_LONG.format(limit=services.MAX_BODY_CHARS, length=len(body))
+        return HttpResponse(message, status=400, content_type="text/plain")
+    return HttpResponse(render_markdown(body))
 
 
 @forum_view

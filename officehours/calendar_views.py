@@ -37,11 +37,17 @@ def _calendar_response(body: bytes, *, filename: str | None = None) -> HttpRespo
 
 @login_required
 def session_ics(request, course_slug, pk):
-    """Download one session as an .ics file: for those who may see the course's office hours."""
+    """Download one session as an .ics file: for those who may see the course's office hours, of their own run.
+
+    A session of another run of the course is 404, as on the office-hours pages (its title and time are not theirs).
+    """
     session = get_object_or_404(Session.objects.select_related("run__course"), pk=pk, run__course__slug=course_slug)
-    decision = CourseAccess(request.user, session.run.course).office_hours()
+    course = session.run.course
+    access = CourseAccess(request.user, course)
+    decision = access.office_hours()
     if not decision:
         raise PermissionDenied(decision.message)
+    session = selectors.session_or_404(course=course, access=access, pk=pk)
     body = calendar.build_calendar([session], name=f"{session.run.course.title} office hours")
     return _calendar_response(body, filename=f"office-hours-{session.starts_at:%Y%m%d-%H%M}.ics")
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import threading
+import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -307,3 +308,23 @@ def workers(on_postgres, redis_url, transactional_db, smtp_sink, settings, tmp_p
     finally:
         celery_app.conf.task_always_eager = eager
         pool.stop()
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """A real S3-compatible server (moto in server mode, its own process) for the whole test run."""
+    from tests.bucket import MotoServer
+
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(moto, settings):
+    """A new private bucket, and the settings that keep course files in it (as AWS_STORAGE_BUCKET_NAME does)."""
+    name = f"course-files-{uuid.uuid4().hex[:8]}"
+    moto.client().create_bucket(Bucket=name)
+    settings.STORAGES = {**settings.STORAGES, "default": moto.storage_setting(name)}
+    settings.COURSE_FILE_LINK_SECONDS = 300
+    return name

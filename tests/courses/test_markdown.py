@@ -222,3 +222,24 @@ def test_xss_payload_inside_a_markdown_link_renders_harmless(payload):
     html = render_markdown(f"[label]({payload}) and ![alt]({payload})")
     assert "<script" not in html.lower()
     assert problems_in(html) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "![pixel](https://track.example.com/p.gif?reader=1)",
+        "![pixel](//track.example.com/p.gif)",
+        '<img src="https://track.example.com/p.gif" alt="pixel">',
+        '<img src="http://track.example.com/p.gif">',
+        '<img src="/\\track.example.com/p.gif">',
+    ],
+)
+def test_an_image_of_another_host_does_not_load_by_itself(source):
+    """A tracking pixel in a post would tell its owner who read it: another host's image is a link at most."""
+    html = render_markdown(source)
+    assert [attrs for tag, attrs in parse(html).tags if tag == "img" and dict(attrs).get("src")] == []
+    assert "track.example.com" not in html or '<a href="' in html
+
+
+def test_an_image_of_the_site_itself_shows():
+    assert render_markdown("![diagram](/media/diagram.png)") == '<p><img src="/media/diagram.png" alt="diagram"></p>\n'

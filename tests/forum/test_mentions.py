@@ -101,3 +101,15 @@ def test_no_forum_email_means_no_mention_email_and_digest_mode_still_gets_one(fo
     post_now(reply, user=forum.alice, thread=thread, body="@BobJones and @CarolWhite, thoughts?")
 
     assert addresses(mailoutbox) == ["carol@example.com"]  # a mention is personal: it does not wait for the digest
+
+
+def test_a_post_notifies_at_most_ten_mentioned_people_the_first_named(forum, thread, post_now, mailoutbox):
+    classmates = [Forum.student(f"m{i}@example.com", "Member", f"Number{i}", forum.run) for i in range(15)]
+    body = " ".join(f"@MemberNumber{i}" for i in range(15)) + " please all look"
+
+    post = post_now(reply, user=forum.alice, thread=thread, body=body)
+
+    named_first = sorted(user.email for user in classmates[: notifications.MAX_MENTIONS_PER_POST])
+    assert notifications.MAX_MENTIONS_PER_POST == 10
+    assert sorted(m.user.email for m in Mention.objects.filter(post=post).select_related("user")) == named_first
+    assert addresses(mailoutbox) == named_first

@@ -278,3 +278,26 @@ def test_profile_links_to_the_calendar_feed_settings(client):
     client.force_login(StaffFactory())
 
     assert reverse("calendar:settings") in client.get(reverse("profile")).text
+
+
+def test_office_hours_student_cannot_download_the_ics_of_another_run_of_the_course(client):
+    """The pages show a student their own run's sessions only; the .ics of another run's leaked title and time."""
+    run, tier = office_hours_run()
+    next_run, _ = office_hours_run()
+    next_run.course = run.course
+    next_run.save()
+    other_session = SessionFactory(run=next_run, title="Next cohort's kick-off")
+    client.force_login(student(run, tier))
+
+    response = client.get(ics_url(other_session))
+
+    assert response.status_code == 404
+    assert b"kick-off" not in response.content
+
+
+def test_staff_download_the_ics_of_any_run_of_the_course(client):
+    run, _ = office_hours_run()
+    session = SessionFactory(run=run)
+    client.force_login(StaffFactory())
+
+    assert len(events(client.get(ics_url(session)))) == 1

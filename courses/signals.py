@@ -1,0 +1,36 @@
+"""Saving or deleting course content gives the course a new content version (courses/content.py)."""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .content import content_changed
+from .models import Choice, Course, FAQEntry, Lesson, Question, Quiz, Resource, Section
+
+
+@receiver([post_save, post_delete], sender=Course)
+def course_saved(sender, instance, **kwargs):
+    content_changed(instance.pk)
+
+
+@receiver([post_save, post_delete], sender=Section)
+@receiver([post_save, post_delete], sender=Lesson)
+@receiver([post_save, post_delete], sender=FAQEntry)
+def part_saved(sender, instance, **kwargs):
+    content_changed(instance.course_id)
+
+
+@receiver([post_save, post_delete], sender=Resource)
+def resource_saved(sender, instance, **kwargs):
+    content_changed(Lesson.objects.filter(pk=instance.lesson_id).values_list("course_id", flat=True).first())
+
+
+@receiver([post_save, post_delete], sender=Quiz)
+def quiz_saved(sender, instance, **kwargs):
+    content_changed(Section.objects.filter(pk=instance.section_id).values_list("course_id", flat=True).first())
+
+
+@receiver([post_save, post_delete], sender=Question)
+@receiver([post_save, post_delete], sender=Choice)
+def question_saved(sender, instance, **kwargs):
+    quiz_id = instance.quiz_id if isinstance(instance, Question) else instance.question.quiz_id
+    content_changed(Quiz.objects.filter(pk=quiz_id).values_list("section__course_id", flat=True).first())
