@@ -143,9 +143,10 @@ def test_no_results_says_so_and_changes_nothing(client, scene):
 def test_a_long_query_is_shortened_and_says_so(client, scene):
     client.force_login(scene.student)
     page = client.get(search_url(scene.course), {"q": "jitter " + "x" * 300}).content.decode()
+    main = page[page.index('<main id="main"') :]  # the page's own links (the zone offer's `next`) keep the address
 
-    assert SHORTENED.format(limit=200) in page
-    assert page.count("x" * 193) >= 1 and "x" * 194 not in page  # "jitter " + 193 x = 200 characters
+    assert SHORTENED.format(limit=200) in main
+    assert main.count("x" * 193) >= 1 and "x" * 194 not in main  # "jitter " + 193 x = 200 characters
 
 
 def test_an_empty_query_shows_the_form_only(client, scene):
