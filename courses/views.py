@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from enrollment import announcements
+from enrollment import announcements, certificates
 from enrollment.access import LOGIN_REQUIRED, course_access
 from enrollment.releases import schedule_for
 from enrollment.selectors import latest_enrollment, offered_run
@@ -142,6 +142,7 @@ def course_home(request, slug):
         "forum": access.forum(),
         "office_hours": access.office_hours(),
         "announcements": announcements.for_course_home(access),
+        "certificate": certificates.for_course_home(access),
     }
     return render(request, "courses/course_home.html", context)
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/profile/", account_views.profile, name="profile"),
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),
+    path("", include("enrollment.certificate_urls")),
     path("courses/<slug:slug>/forum/", include("forum.urls")),
     path("courses/<slug:slug>/office-hours/", include("officehours.urls")),
     path("calendar/", include("officehours.calendar_urls")),

@@ -13,12 +13,25 @@ from django.utils import timezone
 
 from accounts.models import User
 from courses.markdown import render_markdown
-from courses.models import Course, CourseVisit, FAQEntry, Lesson, LessonProgress, Resource, Section
+from courses.models import (
+    Choice,
+    Course,
+    CourseVisit,
+    FAQEntry,
+    Lesson,
+    LessonProgress,
+    Quiz,
+    QuizAttempt,
+    Resource,
+    Section,
+)
+from courses.models import Question as QuizQuestion
 from dashboard.models import WeeklyPulse
 from enrollment.models import (
     Announcement,
     AnnouncementDismissal,
     AnnouncementEmail,
+    Certificate,
     CourseEmailOptOut,
     Enrollment,
     Payment,
@@ -197,6 +210,57 @@ class FAQEntryFactory(factory.django.DjangoModelFactory):
     order = factory.Sequence(lambda n: n)
 
 
+# --- quizzes ---
+# QuestionFactory is the office-hours question's (below): a quiz's question is QuizQuestionFactory.
+
+
+class QuizFactory(factory.django.DjangoModelFactory):
+    """A published quiz of a section (pass is_published=False for one being built)."""
+
+    class Meta:
+        model = Quiz
+
+    section = factory.SubFactory(SectionFactory)
+    title = factory.Sequence(lambda n: f"Quiz {n}")
+    pass_percent = 70
+    is_published = True
+
+
+class QuizQuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuizQuestion
+
+    quiz = factory.SubFactory(QuizFactory)
+    text = factory.Sequence(lambda n: f"Quiz question {n}?")
+    explanation = "Because."
+    order = factory.Sequence(lambda n: n)
+
+
+class ChoiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Choice
+
+    question = factory.SubFactory(QuizQuestionFactory)
+    text = factory.Sequence(lambda n: f"Choice {n}")
+    is_correct = False
+    order = factory.Sequence(lambda n: n)
+
+
+class QuizAttemptFactory(factory.django.DjangoModelFactory):
+    """A passed attempt (every question right) of a one-question quiz; pass the counts for another score."""
+
+    class Meta:
+        model = QuizAttempt
+
+    user = factory.SubFactory(UserFactory)
+    quiz = factory.SubFactory(QuizFactory)
+    submission = factory.LazyFunction(uuid.uuid4)
+    question_count = 1
+    correct_count = factory.LazyAttribute(lambda o: o.question_count)
+    score_percent = factory.LazyAttribute(lambda o: round(100 * o.correct_count / o.question_count))
+    passed = factory.LazyAttribute(lambda o: o.score_percent >= o.quiz.pass_percent)
+
+
 # --- enrollment ---
 
 
@@ -231,6 +295,19 @@ class SentEmailFactory(factory.django.DjangoModelFactory):
 
     enrollment = factory.SubFactory(EnrollmentFactory)
     kind = SentEmail.Kind.PRELAUNCH
+
+
+class CertificateFactory(factory.django.DjangoModelFactory):
+    """An issued certificate of an enrolled student (the factory checks no completion: issue() does)."""
+
+    class Meta:
+        model = Certificate
+
+    run = factory.SubFactory(RunFactory)
+    course = factory.SelfAttribute("run.course")
+    user = factory.LazyAttribute(lambda o: EnrollmentFactory(run=o.run).user)
+    name = "Zoë Łukasiewicz"
+    completed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
 class AnnouncementFactory(factory.django.DjangoModelFactory):
