@@ -142,7 +142,9 @@ def course_home(request, slug):
         "forum": access.forum(),
         "office_hours": access.office_hours(),
         "announcements": announcements.for_course_home(access),
-        "certificate": certificates.for_course_home(access),
+        "certificate": certificates.for_course_home(
+            access, lesson_count=syllabus.lesson_count, completed_count=syllabus.completed_count
+        ),
     }
     return render(request, "courses/course_home.html", context)
 

@@ -15,7 +15,6 @@ from .access import CourseAccess
 from .certificate_pdf import certificate_pdf
 from .models import CERTIFICATE_NAME_MAX_LENGTH, Certificate
 
-NOT_FOR_STAFF = "Certificates are for the course's students."
 REVOKED = "Your certificate of this course was revoked on {when}, so it can no longer be downloaded."
 
 
@@ -46,8 +45,8 @@ def _profile_name(user) -> str:
 @course_view(CourseAccess.course_home)
 def certificate(request, course, access):
     """The student's certificate: what is left to earn it, the form to issue it, or the issued one."""
-    if access.enrollment is None:
-        raise Http404(NOT_FOR_STAFF)
+    if access.enrollment is None:  # staff: certificates are the students'; issued ones are in the admin
+        return render(request, "enrollment/certificate.html", {"course": course, "for_staff": True})
     issued = certificates.certificate_of(user=request.user, course=course)
     standing = None if issued else certificates.standing(user=request.user, course=course)
     form = CertificateNameForm(initial={"name": _profile_name(request.user)})

@@ -13,12 +13,11 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.utils import timezone
 
-from courses.models import Lesson, LessonProgress, QuizAttempt
+from courses.models import Lesson, LessonProgress, Quiz, QuizAttempt
 from courses.pdf import unprintable
-from courses.quizzes import published_quiz_ids
 from courseweb.errors import Refusal
 from courseweb.text import one_line
 
@@ -68,27 +67,35 @@ class Standing:
         return NOT_FINISHED.format(what=self.still_to_do)
 
 
+def _first_passes(*, user, course) -> list[datetime | None]:
+    """When the user first passed each published quiz of the course (None: not yet), in one query.
+
+    A later failed attempt takes nothing away, as in courses.quizzes.passed_every_quiz.
+    """
+    first_pass = QuizAttempt.objects.filter(quiz=OuterRef("pk"), user=user, passed=True).order_by("submitted_at")
+    return list(
+        Quiz.objects.published()
+        .filter(section__course=course)
+        .annotate(passed_at=Subquery(first_pass.values("submitted_at")[:1]))
+        .values_list("passed_at", flat=True)
+    )
+
+
 def standing(*, user, course) -> Standing:
-    """Return how far the user is from the course's certificate (four queries, whatever the course's size)."""
-    total = Lesson.objects.filter(course=course).count()
-    lessons = LessonProgress.objects.filter(user=user, lesson__course=course, completed_at__isnull=False).aggregate(
-        done=Count("id"), last=Max("completed_at")
+    """Return how far the user is from the course's certificate: two queries, whatever the course's or class's size."""
+    completion = LessonProgress.objects.filter(lesson=OuterRef("pk"), user=user, completed_at__isnull=False)
+    lessons = (
+        Lesson.objects.filter(course=course)
+        .annotate(completed_at=Subquery(completion.values("completed_at")[:1]))
+        .aggregate(total=Count("id"), done=Count("completed_at"), last=Max("completed_at"))
     )
-    published = published_quiz_ids(course)
-    # When each published quiz was first passed: a later failed attempt takes nothing away.
-    passed = dict(
-        QuizAttempt.objects.filter(user=user, passed=True, quiz_id__in=published)
-        .values("quiz_id")
-        .annotate(first=Min("submitted_at"))
-        .values_list("quiz_id", "first")
-    )
-    lessons_left = total - lessons["done"]
-    quizzes_left = len(published - set(passed))
+    quizzes = _first_passes(user=user, course=course)
+    lessons_left = lessons["total"] - lessons["done"]
+    quizzes_left = sum(1 for passed_at in quizzes if passed_at is None)
     completed_at = None
     if not lessons_left and not quizzes_left:
-        moments = [moment for moment in (lessons["last"], *passed.values()) if moment is not None]
-        completed_at = max(moments, default=None)
-    return Standing(total, lessons_left, quizzes_left, completed_at)
+        completed_at = max([moment for moment in (lessons["last"], *quizzes) if moment is not None], default=None)
+    return Standing(lessons["total"], lessons_left, quizzes_left, completed_at)
 
 
 def certificate_of(*, user, course) -> Certificate | None:
@@ -109,17 +116,18 @@ class CourseHomeCard:
     standing: Standing | None
 
 
-def for_course_home(access) -> CourseHomeCard | None:
+def for_course_home(access, *, lesson_count: int, completed_count: int) -> CourseHomeCard | None:
     """The certificate card of a student's course home (None for staff, or when the home is refused).
 
-    One query with a certificate issued, five before.
+    The page has counted the lessons and the student's completed ones (its syllabus); two queries more.
     """
     if access.enrollment is None or not access.course_home():
         return None
     certificate = certificate_of(user=access.user, course=access.course)
     if certificate is not None:
         return CourseHomeCard(certificate, None)
-    return CourseHomeCard(None, standing(user=access.user, course=access.course))
+    quizzes_left = sum(1 for passed_at in _first_passes(user=access.user, course=access.course) if passed_at is None)
+    return CourseHomeCard(None, Standing(lesson_count, lesson_count - completed_count, quizzes_left, None))
 
 
 def clean_name(name: str) -> str:

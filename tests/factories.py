@@ -247,7 +247,8 @@ class ChoiceFactory(factory.django.DjangoModelFactory):
 
 
 class QuizAttemptFactory(factory.django.DjangoModelFactory):
-    """A passed attempt (every question right) of a one-question quiz; pass the counts for another score."""
+    """A passed attempt, 3 of 4 right (the wrong one: question id 1), at the default 70 % pass mark; pass the counts
+    for another score. The ids of `answers` and `wrong_question_ids` are placeholders unless given."""
 
     class Meta:
         model = QuizAttempt
@@ -255,8 +256,10 @@ class QuizAttemptFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     quiz = factory.SubFactory(QuizFactory)
     submission = factory.LazyFunction(uuid.uuid4)
-    question_count = 1
-    correct_count = factory.LazyAttribute(lambda o: o.question_count)
+    answers = factory.LazyFunction(lambda: {"1": [1]})
+    wrong_question_ids = factory.LazyFunction(lambda: [1])
+    question_count = 4
+    correct_count = 3
     score_percent = factory.LazyAttribute(lambda o: round(100 * o.correct_count / o.question_count))
     passed = factory.LazyAttribute(lambda o: o.score_percent >= o.quiz.pass_percent)
 

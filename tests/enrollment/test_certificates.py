@@ -169,10 +169,14 @@ def test_a_name_the_certificate_cannot_print_gets_a_clear_message_and_creates_no
     assert not Certificate.objects.exists()
 
 
-def test_staff_have_no_certificate_page(client, scene):
+def test_staff_are_pointed_to_the_admin_and_issue_nothing(client, scene):
     run, course, *_ = scene
     client.force_login(StaffFactory())
-    assert client.get(page_url(course)).status_code == 404
+    response = client.get(page_url(course))
+    posted = issue_through_page(client, course, "Ada")
+    assert response.status_code == posted.status_code == 200
+    assert reverse("admin:enrollment_certificate_changelist") in response.content.decode()
+    assert not Certificate.objects.exists()
 
 
 # --- the PDF ---
@@ -303,3 +307,28 @@ def test_the_course_home_says_what_is_left_then_offers_the_certificate(client, s
     assert page_url(course) not in before
     assert "Get your certificate" in after and page_url(course) in after
     assert not Certificate.objects.exists()  # the card offers; only the student's request issues
+
+
+# --- queries ---
+
+
+def test_the_certificate_pages_queries_do_not_grow_with_the_course(client, scene, django_assert_max_num_queries):
+    run, course, lessons, quiz, student = scene
+    for section in course.sections.all():
+        for _ in range(10):
+            lessons.append(LessonFactory(section=section))
+        QuizFactory(section=SectionFactory(course=course))
+    complete(student, lessons)
+    for each in course.sections.exclude(quiz=None):
+        if each.quiz.is_published:
+            QuizAttemptFactory(user=student, quiz=each.quiz)
+    client.force_login(student)
+
+    with django_assert_max_num_queries(12):
+        assert client.get(page_url(course)).status_code == 200
+    certificate = certificates.issue(user=student, course=course, run=run, name="Zoë")
+    with django_assert_max_num_queries(12):
+        assert client.get(page_url(course)).status_code == 200
+    client.logout()
+    with django_assert_max_num_queries(2):
+        assert client.get(verify_url(certificate.verification_id)).status_code == 200
