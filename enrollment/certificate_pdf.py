@@ -6,6 +6,7 @@ from django.utils.formats import date_format
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import cm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -27,11 +28,15 @@ def _fitted_size(text, font, *, largest, smallest, width):
 
 
 def _centred(canvas, text, *, y, font, size, width, colour=INK, smallest=None):
-    """Draw one line centred on the page, made smaller (down to `smallest`) until it fits `width`."""
+    """Draw `text` centred on the page with its first baseline at `y`: made smaller (down to `smallest`) until it
+    fits `width`, and wrapped if it still does not. Return the baseline below the last line."""
     size = _fitted_size(text, font, largest=size, smallest=smallest or size, width=width)
     canvas.setFont(font, size)
     canvas.setFillColor(colour)
-    canvas.drawCentredString(landscape(A4)[0] / 2, y, text)
+    for line in simpleSplit(text, font, size, width) or [""]:
+        canvas.drawCentredString(landscape(A4)[0] / 2, y, line)
+        y -= size * 1.25
+    return y
 
 
 def certificate_pdf(certificate, *, verify_url: str) -> bytes:
@@ -58,17 +63,17 @@ def certificate_pdf(certificate, *, verify_url: str) -> bytes:
 
     width = page_width - 6 * cm
     day = date_format(completed_on(certificate), "j F Y")
-    _centred(canvas, "Certificate of completion", y=page_height - 4.5 * cm, font=BOLD, size=30, width=width,
-             colour=ACCENT)  # fmt: skip
-    _centred(canvas, "This certifies that", y=page_height - 6.5 * cm, font=FONT, size=14, width=width, colour=MUTED)
-    _centred(canvas, certificate.name, y=page_height - 8.5 * cm, font=BOLD, size=34, smallest=14, width=width)
-    _centred(canvas, "completed the course", y=page_height - 10 * cm, font=FONT, size=14, width=width, colour=MUTED)
-    _centred(canvas, course.title, y=page_height - 11.6 * cm, font=BOLD, size=24, smallest=12, width=width)
-    _centred(canvas, f"{certificate.run.title}, completed on {day}", y=page_height - 13 * cm, font=FONT, size=13,
-             smallest=9, width=width)  # fmt: skip
+    y = page_height - 4.5 * cm
+    y = _centred(canvas, "Certificate of completion", y=y, font=BOLD, size=30, width=width, colour=ACCENT)
+    y = _centred(canvas, "This certifies that", y=y - 0.8 * cm, font=FONT, size=14, width=width, colour=MUTED)
+    y = _centred(canvas, certificate.name, y=y - 1.2 * cm, font=BOLD, size=34, smallest=18, width=width)
+    y = _centred(canvas, "completed the course", y=y - 0.3 * cm, font=FONT, size=14, width=width, colour=MUTED)
+    y = _centred(canvas, course.title, y=y - 0.9 * cm, font=BOLD, size=24, smallest=14, width=width)
+    line = f"{certificate.run.title}, completed on {day}"
+    y = _centred(canvas, line, y=y - 0.3 * cm, font=FONT, size=13, smallest=10, width=width)
     if course.instructor_name:
-        _centred(canvas, f"Instructor: {course.instructor_name}", y=page_height - 14.4 * cm, font=ITALIC, size=12,
-                 smallest=9, width=width, colour=MUTED)  # fmt: skip
+        line = f"Instructor: {course.instructor_name}"
+        _centred(canvas, line, y=y - 0.3 * cm, font=ITALIC, size=12, smallest=9, width=width, colour=MUTED)
     _centred(canvas, "Verify this certificate at", y=margin + 2 * cm, font=FONT, size=10, width=width, colour=MUTED)
     _centred(canvas, verify_url, y=margin + 1.4 * cm, font=FONT, size=10, smallest=6, width=width, colour=ACCENT)
     canvas.linkURL(verify_url, (margin, margin + 1.2 * cm, page_width - margin, margin + 1.9 * cm), relative=0)

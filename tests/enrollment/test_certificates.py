@@ -332,3 +332,22 @@ def test_the_certificate_pages_queries_do_not_grow_with_the_course(client, scene
     client.logout()
     with django_assert_max_num_queries(2):
         assert client.get(verify_url(certificate.verification_id)).status_code == 200
+
+
+def test_a_long_name_and_course_title_wrap_onto_the_page_whole(client, scene):
+    run, course, lessons, quiz, student = scene
+    course.title = " ".join(["Architecture"] * 15)  # 194 characters (200 at most)
+    course.save()
+    name = " ".join(["Wolfeschlegelsteinhausen"] * 3) + " Bergerdorff Ænæs-Øster"
+    complete(student, lessons)
+    QuizAttemptFactory(user=student, quiz=quiz)
+    certificate = certificates.issue(user=student, course=course, run=run, name=name)
+    client.force_login(student)
+
+    response = client.get(reverse("certificates:download", args=[course.slug, certificate.verification_id]))
+
+    reader = PdfReader(BytesIO(response.content))
+    assert len(reader.pages) == 1
+    words = pdf_text(response.content).split()
+    assert words.count("Wolfeschlegelsteinhausen") == 3 and "Ænæs-Øster" in words
+    assert words.count("Architecture") == 15
