@@ -1,5 +1,6 @@
 """The syllabus as a PDF, built from the live course content."""
 
+import unicodedata
 from io import BytesIO
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -22,7 +23,8 @@ FONTS = Path(__file__).resolve().parent / "fonts"
 FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
 
 
-def _register_fonts():
+def register_fonts():
+    """Register DejaVu Sans (regular, bold, oblique) with ReportLab, once per process."""
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
     for name in (FONT, BOLD, ITALIC):
@@ -33,9 +35,26 @@ def _register_fonts():
     addMapping(FONT, 1, 1, BOLD)
 
 
+def unprintable(text: str) -> list[str]:
+    """Return the characters of `text` the PDF font cannot print as written, in order, once each.
+
+    Those it has no glyph for (DejaVu Sans has no Chinese, Japanese, Korean, Thai or Devanagari), and right-to-left
+    letters (Hebrew, Arabic): ReportLab would lay them out left to right, so a name would print backwards.
+    """
+    register_fonts()
+    glyphs = pdfmetrics.getFont(FONT).face.charToGlyph
+    missing = []
+    for char in text:
+        if char.isspace() or char in missing:
+            continue
+        if ord(char) not in glyphs or unicodedata.bidirectional(char) in ("R", "AL"):
+            missing.append(char)
+    return missing
+
+
 def _styles():
     """The sample styles, in DejaVu Sans: bold where they were bold, oblique where italic."""
-    _register_fonts()
+    register_fonts()
     styles = getSampleStyleSheet()
     for style in styles.byName.values():
         current = getattr(style, "fontName", "")

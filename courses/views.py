@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
-from enrollment import announcements
+from enrollment import announcements, certificates
 from enrollment.access import (
     CURRENT,
     LOGIN_REQUIRED,
@@ -260,6 +260,9 @@ def course_home(request, slug):
         "forum": access.forum(),
         "office_hours": access.office_hours(),
         "announcements": announcements.for_course_home(access),
+        "certificate": certificates.for_course_home(
+            access, lesson_count=syllabus.lesson_count, completed_count=syllabus.completed_count
+        ),
     }
     return render(request, "courses/course_home.html", context)
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/profile/timezone/", account_views.set_timezone, name="profile_timezone"),
     path("accounts/", include("allauth.urls")),
     path("courses/", include("courses.urls")),
+    path("", include("enrollment.certificate_urls")),
     path("courses/<slug:slug>/forum/", include("forum.urls")),
     path("courses/<slug:slug>/office-hours/", include("officehours.urls")),
     path("courses/<slug:slug>/search/", include("search.urls")),

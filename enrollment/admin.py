@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import normalize_email
 from courses.models import Lesson
 
-from . import announcement_admin  # noqa: F401  (registers the announcement admin)
+from . import announcement_admin, certificate_admin  # noqa: F401  (register their admins)
 from .bulk import CONCURRENT_CHANGE, PROBLEMS, RosterError, apply_roster, parse_roster, report_lines
 from .models import Enrollment, Extension, Payment, ReleaseDigest, ReleaseOverride, Run, SentEmail, StripeEvent, Tier
 from .services import ExtensionRefused, enroll, extend_access, get_or_create_student

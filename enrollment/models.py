@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -6,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from courses.markdown import render_markdown
@@ -17,6 +19,7 @@ from .window import access_ends_at
 
 TIER_OF_ANOTHER_RUN = "Choose a tier of this run."
 LESSON_OF_ANOTHER_COURSE = "Choose a lesson of this run's course."
+CERTIFICATE_NAME_MAX_LENGTH = 120
 OFFICE_HOURS_FOLLOW_KIND = "A {kind} tier {does} include office hours: tick the box only for the office-hours kind."
 
 
@@ -413,3 +416,48 @@ class ReleaseDigest(models.Model):
 
     def __str__(self):
         return f"Release digest of {self.day:%Y-%m-%d} to {self.enrollment.user}"
+
+
+def new_verification_id():
+    """An unguessable id for a certificate's public address (128 random bits)."""
+    return secrets.token_urlsafe(16)
+
+
+class Certificate(models.Model):
+    """A student's certificate of completing a course in a run: issued once, verifiable by anyone at its address.
+
+    Issued by enrollment.certificates.issue when every lesson is done and every published quiz passed; one per
+    student and course (a second request returns this one). The instructor revokes it in the admin: the
+    verification page then says so and the student can no longer download it.
+    """
+
+    verification_id = models.CharField(max_length=32, unique=True, default=new_verification_id, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificates")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates")
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="certificates")
+    name = models.CharField("name printed", max_length=CERTIFICATE_NAME_MAX_LENGTH, help_text="As the student gave it.")
+    completed_at = models.DateTimeField(help_text="When the last lesson was completed or the last quiz passed.")
+    issued_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(
+        "reason for revoking", max_length=300, blank=True, help_text="For the record; not shown to the public."
+    )
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="one_certificate_per_user_and_course"),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True) | ~Q(revoked_reason=""), name="certificate_revoked_with_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} – {self.course}"
+
+    def get_absolute_url(self):
+        return reverse("certificates:verify", args=[self.verification_id])
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None

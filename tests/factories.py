@@ -31,6 +31,7 @@ from enrollment.models import (
     Announcement,
     AnnouncementDismissal,
     AnnouncementEmail,
+    Certificate,
     CourseEmailOptOut,
     Enrollment,
     Payment,
@@ -308,6 +309,19 @@ class SentEmailFactory(factory.django.DjangoModelFactory):
 
     enrollment = factory.SubFactory(EnrollmentFactory)
     kind = SentEmail.Kind.PRELAUNCH
+
+
+class CertificateFactory(factory.django.DjangoModelFactory):
+    """An issued certificate of an enrolled student (the factory checks no completion: issue() does)."""
+
+    class Meta:
+        model = Certificate
+
+    run = factory.SubFactory(RunFactory)
+    course = factory.SelfAttribute("run.course")
+    user = factory.LazyAttribute(lambda o: EnrollmentFactory(run=o.run).user)
+    name = "Zoë Łukasiewicz"
+    completed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
 
 
 class AnnouncementFactory(factory.django.DjangoModelFactory):

@@ -35,7 +35,7 @@ def page(page):
 
 @pytest.fixture
 def demo(live_server):
-    """The demo course from seed_demo: 26 lessons, a coming-soon lesson, two runs, a student with 2 lessons done."""
+    """The demo course from seed_demo: 26 lessons, a coming-soon lesson, three runs, a student with 2 lessons done."""
     # --force: pytest-django runs the live server with DEBUG off, and this test database is no server.
     call_command("seed_demo", "--force", stdout=io.StringIO())
     return SimpleNamespace(

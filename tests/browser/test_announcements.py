@@ -42,7 +42,7 @@ def test_the_instructor_publishes_and_a_student_dismisses_it_with_the_keyboard(l
     page.get_by_label("Body").fill(BODY)
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("was added successfully")).to_be_visible()
-    announcement = Announcement.objects.get()
+    announcement = Announcement.objects.get(title="Office hours move to Thursday")
     assert announcement.published_at is None
 
     page.goto(f"{live_server.url}/admin/enrollment/announcement/{announcement.pk}/change/")

@@ -13,6 +13,7 @@ from courses.models import Course
 from tests.factories import (
     AnnouncementFactory,
     BoardFactory,
+    CertificateFactory,
     CourseFactory,
     EnrollmentFactory,
     FAQEntryFactory,
@@ -87,6 +88,7 @@ def world():
         "questions": QuestionFactory(session=session, author=student),
         "announcements": AnnouncementFactory(run=run, published_at=timezone.now()),
         "attempts": QuizAttemptFactory(quiz=QuizFactory(section=lesson.section), user=student),
+        "certificates": CertificateFactory(run=run, user=student),
     }
     board = BoardFactory(course=course, slug="questions")
     return {"course": course, "lesson": lesson, "board": board, "student": student, "objects": objects}
@@ -103,6 +105,8 @@ def url_of(world, name, route):
             kwargs[parameter] = world["lesson"].section_id
         elif parameter == "board_slug":
             kwargs[parameter] = world["board"].slug
+        elif parameter == "verification_id":
+            kwargs[parameter] = world["objects"]["certificates"].verification_id
         elif parameter == "pk":
             kind = next(kind for kind in world["objects"] if f"/{kind}/<int:pk>/" in f"/{route}")
             kwargs[parameter] = world["objects"][kind].pk

@@ -1,4 +1,6 @@
-"""Build the demo course: Advanced WebRTC Architecture, two runs, an instructor and two students.
+"""Build the demo course: Advanced WebRTC Architecture, a run in its third week, the previous and the next run,
+an instructor and three students: what a real run looks like (forum threads, an announcement, a section quiz,
+progress, and a certificate of a student of the previous run who finished).
 
 Running it again changes nothing in any app: every object is looked up by its natural key and only
 created when missing. Students, enrollments, progress and office-hours sessions are made by the
@@ -24,6 +26,7 @@ from enrollment.services import enroll, get_or_create_student
 from officehours.models import Session, WeeklySlot
 from officehours.scheduling import generate_sessions
 
+from . import _demo_activity as activity
 from ._demo_content import COURSE, FAQ, SECTIONS
 
 DEMO_VIDEO = Path(__file__).resolve().parents[2] / "demo_assets" / "demo-lesson.webm"
@@ -58,10 +61,11 @@ STUDENTS = [
 ]
 
 
-# The current run started 3 days ago; its "coming soon" lesson opens a week from now, the next run's its own
-# 10 days after that run starts.
-CURRENT_RUN_STARTED_DAYS_AGO = 3
-COMING_SOON_AFTER_DAYS = 10
+# The current run is in its third week; its "coming soon" lesson opens a week from now, the next run's its own
+# 24 days after that run starts. The previous run (standard access still open) has a student who finished.
+CURRENT_RUN_STARTED_DAYS_AGO = 17
+COMING_SOON_AFTER_DAYS = CURRENT_RUN_STARTED_DAYS_AGO + 7
+PREVIOUS_RUN_STARTED_DAYS_AGO = 45
 DEBUG_OFF = (
     "DEBUG is off, so this may be a server: the demo users' passwords printed here would let anyone log in, "
     "one of them as staff. Run it with DEBUG=1 (as `make run` does), or pass --force if you mean it."
@@ -84,8 +88,10 @@ class Command(BaseCommand):
             course = self._course()
             self._pictures(course)
             current, upcoming = self._runs(course, now)
+            previous = self._previous_run(course, now)
             users = self._users(current)
             self._demo_progress(users[0], course, now)
+            self._activity(course, current, previous, users, now)
             sessions = self._office_hours(current, now)
             self._office_hours(upcoming, now)  # the landing page offers the next run: its tier card lists these
         self._store_media()
@@ -95,6 +101,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  instructor (staff, admin at /admin/): {INSTRUCTOR[0]} / {INSTRUCTOR[1]}")
         for email, password, _first, _last, kind in STUDENTS:
             self.stdout.write(f"  student, {Tier.Kind(kind).label.lower()} tier:  {email} / {password}")
+        email, password, _first, _last = activity.FINISHED
+        self.stdout.write(f"  student of the previous run, finished, with a certificate:  {email} / {password}")
         self.stdout.write(f"  current run: {current.title}; next run (on sale): {upcoming.title}")
         self.stdout.write(f"  office hours: {sessions} upcoming sessions for the office-hours tier")
 
@@ -146,6 +154,25 @@ class Command(BaseCommand):
         if created:
             self._tiers(upcoming)
         return current, upcoming
+
+    def _previous_run(self, course, now):
+        start_of_hour = now.replace(minute=0, second=0, microsecond=0)
+        previous, created = Run.objects.get_or_create(slug="webrtc-previous", defaults={
+            "course": course, "title": "Previous cohort",
+            "starts_at": start_of_hour - timedelta(days=PREVIOUS_RUN_STARTED_DAYS_AGO), "enrollment_open": False,
+        })  # fmt: skip
+        if created:
+            self._tiers(previous)
+        return previous
+
+    def _activity(self, course, current, previous, students, now):
+        """A quiz, progress, forum threads, an announcement and a finished student's certificate (each once)."""
+        instructor = User.objects.get(email=INSTRUCTOR[0])
+        quiz = activity.build_quiz(course)
+        activity.progress(course=course, quiz=quiz, officehours_student=students[1], run=current, now=now)
+        finished = activity.finished_student(course=course, quiz=quiz, run=previous, now=now)
+        activity.forum_threads(course=course, instructor=instructor, students=[*students, finished], now=now)
+        activity.announcement(run=current, instructor=instructor, standard_student=students[0], now=now)
 
     def _tiers(self, run):
         Tier.objects.create(
