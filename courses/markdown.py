@@ -62,7 +62,7 @@ _PARSER.add_render_rule("image", _image)
 
 def render_markdown(text: str) -> str:
     """Return sanitised HTML for Markdown text: no script, handler or javascript: URL survives."""
-    html = _PARSER.render(text or "")
+    html = _PARSER.render(text or "").strip()  # no trailing newline: the HTML is stored and inlined as it is
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

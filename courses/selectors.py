@@ -128,6 +128,15 @@ class Syllabus:
         return sum(section.completed_count for section in self.sections)
 
     @property
+    def completed_lesson_count(self):
+        return sum(1 for section in self.sections for item in section.lessons if item.completed)
+
+    @property
+    def quizzes_left(self):
+        """The published quizzes not passed yet."""
+        return sum(1 for section in self.sections if section.quiz and not section.quiz_passed)
+
+    @property
     def percent(self):
         return round(100 * self.completed_count / self.item_count) if self.item_count else 0
 

@@ -261,7 +261,10 @@ def course_home(request, slug):
         "office_hours": access.office_hours(),
         "announcements": announcements.for_course_home(access),
         "certificate": certificates.for_course_home(
-            access, lesson_count=syllabus.lesson_count, completed_count=syllabus.completed_count
+            access,
+            lesson_count=syllabus.lesson_count,
+            completed_count=syllabus.completed_lesson_count,
+            quizzes_left=syllabus.quizzes_left,
         ),
     }
     return render(request, "courses/course_home.html", context)

@@ -116,17 +116,17 @@ class CourseHomeCard:
     standing: Standing | None
 
 
-def for_course_home(access, *, lesson_count: int, completed_count: int) -> CourseHomeCard | None:
+def for_course_home(access, *, lesson_count: int, completed_count: int, quizzes_left: int) -> CourseHomeCard | None:
     """The certificate card of a student's course home (None for staff, or when the home is refused).
 
-    The page has counted the lessons and the student's completed ones (its syllabus); two queries more.
+    The page has counted the lessons, the student's completed ones and the published quizzes not passed yet (its
+    syllabus); one query more.
     """
     if access.enrollment is None or not access.course_home():
         return None
     certificate = certificate_of(user=access.user, course=access.course)
     if certificate is not None:
         return CourseHomeCard(certificate, None)
-    quizzes_left = sum(1 for passed_at in _first_passes(user=access.user, course=access.course) if passed_at is None)
     return CourseHomeCard(None, Standing(lesson_count, lesson_count - completed_count, quizzes_left, None))
 
 

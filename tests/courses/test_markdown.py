@@ -242,4 +242,4 @@ def test_an_image_of_another_host_does_not_load_by_itself(source):
 
 
 def test_an_image_of_the_site_itself_shows():
-    assert render_markdown("![diagram](/media/diagram.png)") == '<p><img src="/media/diagram.png" alt="diagram"></p>\n'
+    assert render_markdown("![diagram](/media/diagram.png)") == '<p><img src="/media/diagram.png" alt="diagram"></p>'
