@@ -460,3 +460,27 @@ def test_cancel_page_without_a_course_links_home(client):
 
     assert response.status_code == 200
     assert f'href="{reverse("home")}"' in response.content.decode()
+
+
+def test_checkout_starts_are_limited_per_visitor_and_minute(client, fake_stripe, tier):
+    answers = [start_checkout(client, tier, course=tier.run.course.slug).status_code for _ in range(10)]
+    assert answers == [303] * 10
+
+    refused = start_checkout(client, tier)
+
+    assert refused.status_code == 429
+    assert views.SLOW_DOWN in refused.content.decode()
+    assert len(fake_stripe.requests) == 10  # the eleventh asked Stripe nothing
+    other = Client(REMOTE_ADDR="203.0.113.9")  # another visitor is not slowed down by the first
+    assert start_checkout(other, tier).status_code == 303
+
+
+def test_success_pages_are_limited_per_visitor_and_minute(client, fake_stripe, tier):
+    for _ in range(views.CONFIRMATIONS_PER_MINUTE):
+        success(client, "cs_test_" + "a" * 20)
+    requests_before = len(fake_stripe.requests)
+
+    refused = success(client, "cs_test_" + "a" * 20)
+
+    assert refused.status_code == 429
+    assert len(fake_stripe.requests) == requests_before
