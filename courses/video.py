@@ -67,3 +67,19 @@ def parse_transcript(text: str) -> list[TranscriptLine]:
         elif raw.strip():
             lines.append(TranscriptLine(0, "0:00", raw.strip()))
     return lines
+
+
+def origin(url: str) -> str:
+    parts = urlparse(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else ""
+
+
+def content_sources(lesson, embed: Embed | None, *, media_sources: list[str]) -> dict[str, list[str]]:
+    """The directives of a lesson page's Content Security Policy that name its video's host, in full: the embed's
+    player (frame-src, else 'none') or a direct video URL's host added to `media_sources` (the site's own);
+    nothing for an uploaded video (this site or its bucket)."""
+    if embed is not None:
+        return {"frame-src": [origin(embed.url)]}
+    if lesson.video_url and not lesson.video_file and (host := origin(lesson.video_url)):
+        return {"media-src": [*media_sources, host]}
+    return {}

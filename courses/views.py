@@ -2,6 +2,7 @@ import functools
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
@@ -48,6 +49,7 @@ from .services import (
     set_lesson_completed,
     submit_quiz,
 )
+from .video import content_sources
 
 MARKED_COMPLETE = "Lesson marked complete."
 SYLLABUS_PDF_SECONDS = 24 * 3600
@@ -352,7 +354,10 @@ def lesson_detail(request, slug, lesson_slug):
         "linked_at": linked,
         "transcript": lesson.transcript_lines,
     }
-    return render(request, "courses/lesson_detail.html", context)
+    response = render(request, "courses/lesson_detail.html", context)
+    media_sources = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"]
+    response._csp_replace = content_sources(lesson, context["embed"], media_sources=media_sources)  # its host only
+    return response
 
 
 @require_POST

@@ -8,8 +8,10 @@ An integration switches on when its variable is set. See the table in README.md.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +48,7 @@ SITE_NAME = env("SITE_NAME", "Courseweb")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")  # for links in emails sent by workers
 
 INSTALLED_APPS = [
+    "csp",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "courseweb.urls"
@@ -267,6 +271,31 @@ BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 ALLAUTH_TRUSTED_PROXY_COUNT = 1 if BEHIND_PROXY else 0
 X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy (django-csp): scripts and styles of this site only, no inline script; pictures and
+# videos from here or the bucket; nothing else from elsewhere. A lesson's page adds its own video host
+# (courses.video.content_sources); Stripe Checkout is where the payment forms may lead.
+COURSE_FILES_ORIGINS = []
+if AWS_STORAGE_BUCKET_NAME:
+    _endpoint = urlsplit(env("AWS_S3_ENDPOINT_URL") or "https://s3.amazonaws.com")
+    COURSE_FILES_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}", f"{_endpoint.scheme}://*.{_endpoint.netloc}"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],  # style="" attributes (bar widths); no <style> elements
+        "img-src": [SELF, "data:", *COURSE_FILES_ORIGINS],
+        "media-src": [SELF, *COURSE_FILES_ORIGINS],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF, "https://checkout.stripe.com"],
+        "frame-ancestors": [NONE],
+    }
+}
 # With DEBUG off the site is HTTPS only: plain HTTP is redirected (except the health check, which a load
 # balancer asks over HTTP) and browsers are told to keep to HTTPS for a year (HSTS; SECURE_HSTS_SECONDS=0 to
 # turn it off while trying a new domain). Behind a proxy, BEHIND_PROXY=1 lets Django see that it was HTTPS.

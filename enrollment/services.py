@@ -17,7 +17,7 @@ from . import emails
 from .currency import minor_units
 from .models import Enrollment, Extension, Payment, Run, SentEmail, Tier
 from .rules import CREATED, REACTIVATED, UPGRADED, WRONG_RUN, decide
-from .stripe import is_upgrade
+from .stripe import is_course_purchase, is_upgrade
 from .tasks import deliver_emails, deliver_extension_emails
 
 logger = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def record_checkout_completed(*, session: dict, now=None) -> Enrollment | None:
     A session that sells an upgrade goes to `record_upgrade_completed`.
     """
     now = now or timezone.now()
-    if session.get("payment_status") not in {"paid", "no_payment_required"}:
+    if session.get("payment_status") not in {"paid", "no_payment_required"} or not is_course_purchase(session):
         return None
     if is_upgrade(session):
         return record_upgrade_completed(session=session, now=now)

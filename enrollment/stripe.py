@@ -5,6 +5,7 @@ Every function here calls Stripe over the network: never call one inside a datab
 
 import stripe
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .currency import minor_units
 from .models import Tier
@@ -35,6 +36,27 @@ def client() -> stripe.StripeClient:
     )
 
 
+SIGNATURE = "signature"  # metadata key of the HMAC that shows this site made the session
+
+
+def _metadata_signature(metadata: dict) -> str:
+    payload = "&".join(f"{key}={metadata[key]}" for key in sorted(metadata) if key != SIGNATURE)
+    return salted_hmac("courseweb.enrollment.checkout-metadata", payload, algorithm="sha256").hexdigest()
+
+
+def signed(metadata: dict) -> dict:
+    """Return the session metadata with an HMAC of it (keyed by SECRET_KEY).
+
+    Other sites and tools on the same Stripe account can put a `tier_id` in a session's metadata too; only
+    sessions this site started carry a valid signature, and only those are fulfilled.
+    """
+    return {**metadata, SIGNATURE: _metadata_signature(metadata)}
+
+
+def is_signed(metadata: dict) -> bool:
+    return constant_time_compare(metadata.get(SIGNATURE, ""), _metadata_signature(metadata))
+
+
 def product_name(tier: Tier) -> str:
     return f"{tier.run.course.title} – {tier.run.title} – {tier.name}"
 
@@ -58,7 +80,7 @@ def create_checkout_session(*, tier: Tier, user=None, success_url: str, cancel_u
         # Stripe fills in the session id; the success page looks the payment up by it.
         "success_url": f"{success_url}{separator}session_id={{CHECKOUT_SESSION_ID}}",
         "cancel_url": cancel_url,
-        "metadata": {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind},
+        "metadata": signed({"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind}),
     }
     if user is not None and user.is_authenticated:
         params["customer_email"] = user.email
@@ -94,13 +116,15 @@ def create_upgrade_checkout_session(*, offer, user, success_url: str, cancel_url
         "cancel_url": cancel_url,
         "customer_email": user.email,
         "client_reference_id": str(user.pk),
-        "metadata": {
-            "purpose": UPGRADE,
-            "enrollment_id": str(offer.enrollment.pk),
-            "from_tier_id": str(offer.from_tier.pk),
-            "to_tier_id": str(offer.to_tier.pk),
-            "run": offer.enrollment.run.slug,
-        },
+        "metadata": signed(
+            {
+                "purpose": UPGRADE,
+                "enrollment_id": str(offer.enrollment.pk),
+                "from_tier_id": str(offer.from_tier.pk),
+                "to_tier_id": str(offer.to_tier.pk),
+                "run": offer.enrollment.run.slug,
+            }
+        ),
     }
     return client().v1.checkout.sessions.create(params)
 
@@ -111,12 +135,13 @@ def retrieve_checkout_session(session_id: str) -> dict:
 
 
 def is_course_purchase(session: dict) -> bool:
-    """Tell whether this site started the session: it carries the tier (or the upgrade) in its metadata.
+    """Tell whether this site started the session: it carries the tier (or the upgrade) in its metadata, signed.
 
-    Other sessions on the same Stripe account (a payment link, another product) are not ours to fulfil.
+    Other sessions on the same Stripe account (a payment link, another product, another site's checkout with a
+    `tier_id` of its own) are not ours to fulfil.
     """
     metadata = session.get("metadata") or {}
-    return bool(metadata.get("tier_id")) or is_upgrade(session)
+    return (bool(metadata.get("tier_id")) or is_upgrade(session)) and is_signed(metadata)
 
 
 def is_upgrade(session: dict) -> bool:

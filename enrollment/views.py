@@ -14,8 +14,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
 from courses.models import Course
+from courseweb.limits import user_or_client
 
 from . import services
 from . import stripe as checkout
@@ -48,6 +50,17 @@ UPGRADE_NOT_APPLIED = (
     "the instructor will sort it out and write to you."
 )
 
+# Each of these pages calls Stripe: a person gets this many a minute (counted in the shared cache).
+CHECKOUTS_PER_MINUTE = 10
+CONFIRMATIONS_PER_MINUTE = 20
+SLOW_DOWN = "Too many payment pages were opened from here in a minute. Please wait a minute, then try again."
+limit_checkouts = ratelimit(
+    key=user_or_client, rate=f"{CHECKOUTS_PER_MINUTE}/m", group="stripe-checkout", method="POST", block=False
+)
+limit_confirmations = ratelimit(
+    key=user_or_client, rate=f"{CONFIRMATIONS_PER_MINUTE}/m", group="stripe-confirm", block=False
+)
+
 # Checkout Session ids as Stripe makes them; anything else is not worth a request to Stripe.
 SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{1,250}")
 
@@ -58,8 +71,11 @@ def _message(request, *, title, message, status, course=None):
 
 
 @require_POST
+@limit_checkouts
 def checkout_start(request, tier_id):
     """Send the buyer to a Stripe Checkout page for one seat of this tier."""
+    if request.limited:
+        return _message(request, title="Please wait a minute", message=SLOW_DOWN, status=429)
     tier = get_object_or_404(Tier.objects.select_related("run__course"), pk=tier_id)
     run, course = tier.run, tier.run.course
     if request.POST.get("course") != course.slug:
@@ -95,8 +111,11 @@ def checkout_start(request, tier_id):
 
 
 @require_POST
+@limit_checkouts
 def upgrade_start(request, enrollment_id):
     """Send a student to a Stripe Checkout page for the upgrade of their enrollment (the difference in price)."""
+    if request.limited:
+        return _message(request, title="Please wait a minute", message=SLOW_DOWN, status=429)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     enrollments = Enrollment.objects.select_related("run__course", "tier").prefetch_related("run__tiers")
@@ -135,8 +154,11 @@ def _course_of(session):
 
 
 @require_GET
+@limit_confirmations
 def checkout_success(request):
     """Tell the buyer the payment arrived; enroll them now if the webhook has not yet."""
+    if request.limited:
+        return _message(request, title="Please wait a minute", message=SLOW_DOWN, status=429)
     session_id = request.GET.get("session_id", "")
     if not SESSION_ID.fullmatch(session_id):
         return _message(request, title="No payment here", message=NO_SESSION, status=400)

@@ -89,6 +89,13 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture(autouse=True)
+def own_rate_limit_counts(settings):
+    """Count django-ratelimit's limits per test: they live in the shared cache (Redis when REDIS_URL is set),
+    where every anonymous test client is 127.0.0.1 and a run a minute before used the same user ids."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-test-{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
     """Keep uploaded files of a test in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -13,6 +13,3 @@ os.environ["DEBUG"] = "1"
 
 from courseweb.settings import *  # noqa: E402, F403
 
-# Rate-limit counters live in the shared cache (Redis when REDIS_URL is set), where a test run could find
-# the counters of a run a minute before with the same user ids: each run counts under its own prefix.
-RATELIMIT_CACHE_PREFIX = f"rl-test-{os.getpid()}:"

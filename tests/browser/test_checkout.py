@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from enrollment.models import Enrollment, Tier
+from enrollment.stripe import signed
 
 from .helpers import DEMO_SLUG
 from .test_accessibility import PHONE_WIDTH, axe_findings, horizontal_overflow
@@ -78,7 +79,7 @@ def test_without_stripe_keys_the_button_explains_payments_are_not_set_up(live_se
 
 def paid_session_for(fake_stripe, tier, **changes):
     session = json.loads((STRIPE_DATA / "checkout_session_completed.json").read_text())["data"]["object"]
-    session["metadata"] = {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind}
+    session["metadata"] = signed({"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind})
     session.update(changes)
     fake_stripe.sessions[session["id"]] = session
     return session

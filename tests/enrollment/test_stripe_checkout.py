@@ -18,6 +18,7 @@ from accounts.models import User
 from enrollment import services, views
 from enrollment.currency import minor_units
 from enrollment.models import Enrollment, Payment, SentEmail
+from enrollment.stripe import signed
 from tests.conftest import free_port
 from tests.factories import (
     CourseFactory,
@@ -40,7 +41,7 @@ def paid_session(tier, **changes):
     """A paid Checkout Session for the tier, as Stripe returns it (recorded JSON)."""
     event = json.loads((STRIPE_DATA / "checkout_session_completed.json").read_text())
     session = event["data"]["object"]
-    session["metadata"] = {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind}
+    session["metadata"] = signed({"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind})
     session.update(changes)
     return session
 
@@ -399,7 +400,7 @@ def test_success_page_reassures_the_buyer_when_stripe_fails(client, fake_stripe,
 
 def test_success_page_reassures_the_buyer_when_fulfilment_fails_and_leaves_it_to_the_webhook(client, fake_stripe, run):
     session = paid_session(TierFactory(run=run))
-    session["metadata"]["tier_id"] = "999999"  # the tier is gone: record_checkout_completed raises
+    session["metadata"] = signed({**session["metadata"], "tier_id": "999999"})  # gone: fulfilment raises
     fake_stripe.sessions[session["id"]] = session
 
     response = success(client, session["id"])
@@ -459,3 +460,27 @@ def test_cancel_page_without_a_course_links_home(client):
 
     assert response.status_code == 200
     assert f'href="{reverse("home")}"' in response.content.decode()
+
+
+def test_checkout_starts_are_limited_per_visitor_and_minute(client, fake_stripe, tier):
+    answers = [start_checkout(client, tier, course=tier.run.course.slug).status_code for _ in range(10)]
+    assert answers == [303] * 10
+
+    refused = start_checkout(client, tier)
+
+    assert refused.status_code == 429
+    assert views.SLOW_DOWN in refused.content.decode()
+    assert len(fake_stripe.requests) == 10  # the eleventh asked Stripe nothing
+    other = Client(REMOTE_ADDR="203.0.113.9")  # another visitor is not slowed down by the first
+    assert start_checkout(other, tier).status_code == 303
+
+
+def test_success_pages_are_limited_per_visitor_and_minute(client, fake_stripe, tier):
+    for _ in range(views.CONFIRMATIONS_PER_MINUTE):
+        success(client, "cs_test_" + "a" * 20)
+    requests_before = len(fake_stripe.requests)
+
+    refused = success(client, "cs_test_" + "a" * 20)
+
+    assert refused.status_code == 429
+    assert len(fake_stripe.requests) == requests_before

@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from enrollment import views
 from enrollment.models import Enrollment, Payment, SentEmail, StripeEvent
+from enrollment.stripe import signed
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
 
 STRIPE_DATA = Path(__file__).resolve().parents[1] / "data" / "stripe"
@@ -53,7 +54,7 @@ def stripe_event(name, *, tier=None, **changes):
     event = json.loads((STRIPE_DATA / name).read_text())
     obj = event["data"]["object"]
     if tier is not None:
-        obj["metadata"] = {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind}
+        obj["metadata"] = signed({"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind})
     obj.update(changes)
     return event
 
@@ -285,9 +286,33 @@ def test_a_session_this_site_did_not_start_is_recorded_and_ignored(client, tier)
     assert counts() == {**NOTHING, "events": 1}
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param(lambda tier: {"tier_id": str(tier.pk)}, id="another tool's tier_id, unsigned"),
+        pytest.param(lambda tier: {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind}, id="unsigned"),
+        pytest.param(
+            lambda tier: {**signed({"tier_id": "1", "run": tier.run.slug, "tier": tier.kind}), "tier_id": str(tier.pk)},
+            id="signed for another tier, tier_id changed",
+        ),
+        pytest.param(
+            lambda tier: {"tier_id": str(tier.pk), "run": tier.run.slug, "tier": tier.kind, "signature": "0" * 64},
+            id="forged signature",
+        ),
+    ],
+)
+def test_a_session_with_a_tier_id_this_site_did_not_sign_enrolls_nobody(client, tier, metadata):
+    """Another site or tool on the same Stripe account can put a tier_id in its sessions: only signed ones count."""
+    response = post(client, stripe_event("checkout_session_completed.json", metadata=metadata(tier)))
+
+    assert response.status_code == 200
+    assert counts() == {**NOTHING, "events": 1}
+
+
 def test_a_failing_handler_rolls_back_and_answers_500_so_stripe_retries(run):
     event = stripe_event("checkout_session_completed.json")
-    event["data"]["object"]["metadata"] = {"tier_id": "424242", "run": run.slug, "tier": "standard"}  # no such tier yet
+    metadata = {"tier_id": "424242", "run": run.slug, "tier": "standard"}  # no such tier yet
+    event["data"]["object"]["metadata"] = signed(metadata)
     client = Client(raise_request_exception=False)
 
     failed = post(client, event)

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from enrollment import views
 from enrollment.models import Enrollment, Payment, StripeEvent
+from enrollment.stripe import signed
 from enrollment.window import access_ends_at
 from tests.enrollment.test_stripe_webhook import WEBHOOK_SECRET, post, run_together, stripe_event
 from tests.factories import EnrollmentFactory, OfficeHoursTierFactory, RunFactory, TierFactory, UserFactory
@@ -61,13 +62,15 @@ def upgrade_event(enrollment, *, from_tier, to_tier, event_id="evt_1QUp2Lkd4IwHu
         amount_subtotal=24000,
         currency="usd",
         customer_email=enrollment.user.email,
-        metadata={
-            "purpose": "upgrade",
-            "enrollment_id": str(enrollment.pk),
-            "from_tier_id": str(from_tier.pk),
-            "to_tier_id": str(to_tier.pk),
-            "run": enrollment.run.slug,
-        },
+        metadata=signed(
+            {
+                "purpose": "upgrade",
+                "enrollment_id": str(enrollment.pk),
+                "from_tier_id": str(from_tier.pk),
+                "to_tier_id": str(to_tier.pk),
+                "run": enrollment.run.slug,
+            }
+        ),
     )
     obj["customer_details"]["email"] = enrollment.user.email
     obj.update(changes)
