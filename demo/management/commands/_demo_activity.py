@@ -34,8 +34,8 @@ QUIZ = {
             "Which of these are WebRTC browser APIs? (Tick every one that is.)",
             "`getUserMedia`, `RTCPeerConnection` and `RTCDataChannel` are the three you meet first. "
             "WebSocket is a separate API, often used for signaling.",
-            [("`getUserMedia`", True), ("`RTCPeerConnection`", True), ("`RTCDataChannel`", True),
-             ("`WebSocket`", False)],
+            [("getUserMedia", True), ("RTCPeerConnection", True), ("RTCDataChannel", True),
+             ("WebSocket", False)],  # choices are plain text: no Markdown
         ),
         (
             "In a one-to-one call, what does the callee send back after receiving the offer?",
