@@ -23,7 +23,10 @@ TRANSCRIPT = """00:00 Welcome.
 
 @pytest.fixture
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+    # bypass_csp: Playwright's wait_for_function evaluates strings in the page, which the site's Content
+    # Security Policy forbids (no 'unsafe-eval'); test_content_security_policy.py opens its own context that
+    # keeps the policy.
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 900}, "bypass_csp": True}
 
 
 @pytest.fixture

@@ -41,12 +41,15 @@ def test_student_goes_through_a_section_with_complete_and_continue(live_server, 
     expect(outline_row(page, "Call flows")).to_contain_text("Completed:")
     expect(outline.get_by_role("link", name="Where WebRTC is used")).to_have_attribute("aria-current", "page")
 
-    # The section's last lesson continues into the next section.
+    # The section's last lesson continues into the section's quiz (the demo's first section has one), and the
+    # quiz's outline entry leads on to the next section.
     page.get_by_role("button", name="Complete and continue").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("TCP and UDP")
-    expect(page.locator("#outline-progress")).to_have_text("4 of 26 lessons done")
+    expect(page.get_by_role("heading", level=1)).to_have_text("The basics: check yourself")
+    page.goto(lesson_url(live_server, "tcp-and-udp"))
+    expect(page.locator("#outline-progress")).to_have_text("4 of 27 lessons and quizzes done")
     first_section = page.locator(".outline-section").first
-    expect(first_section).to_contain_text("4 of 4 done")
+    expect(first_section).to_contain_text("4 of 5 done")
+    expect(first_section.get_by_role("link", name="Quiz: The basics: check yourself")).to_be_visible()
     assert is_completed(demo.student, "call-flows") and is_completed(demo.student, "webrtc-in-the-industry")
 
 
@@ -92,7 +95,7 @@ def test_watching_the_video_to_the_end_ticks_the_lesson_without_a_reload(live_se
     expect(row.locator(".tick")).to_have_count(1)
     expect(row).to_contain_text("Completed:")
     expect(page.locator("#player-status")).to_contain_text("marked complete")
-    expect(page.locator("#outline-progress")).to_have_text("3 of 26 lessons done")
+    expect(page.locator("#outline-progress")).to_have_text("3 of 27 lessons and quizzes done")
     assert page.evaluate("window.samePage") is True  # no reload
     assert wait_until(lambda: is_completed(demo.student, "call-flows"))
 

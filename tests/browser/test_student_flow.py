@@ -28,7 +28,7 @@ def test_student_logs_in_completes_a_lesson_and_sees_progress(live_server, page,
     page.get_by_role("article", name="Advanced WebRTC Architecture").get_by_role("link", name="Course home").click()
     expect(page).to_have_url(f"{live_server.url}/courses/{DEMO_SLUG}/learn/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Advanced WebRTC Architecture")
-    expect(page.locator("#overall-progress-label")).to_contain_text("2 of 26 lessons")
+    expect(page.locator("#overall-progress-label")).to_contain_text("2 of 27 lessons and quizzes")
     call_flows_row = page.locator(".lesson-row", has=page.get_by_role("link", name="Call flows", exact=True))
     expect(call_flows_row.locator(".tick")).to_have_count(0)
 
@@ -41,11 +41,11 @@ def test_student_logs_in_completes_a_lesson_and_sees_progress(live_server, page,
 
     page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Advanced WebRTC Architecture").click()
     expect(page).to_have_url(f"{live_server.url}/courses/{DEMO_SLUG}/learn/")
-    expect(page.locator("#overall-progress-label")).to_contain_text("3 of 26 lessons")
+    expect(page.locator("#overall-progress-label")).to_contain_text("3 of 27 lessons and quizzes")
     expect(call_flows_row.locator(".tick")).to_have_count(1)
     expect(call_flows_row).to_contain_text("Completed")
     first_section = page.locator(".syllabus > li").first
-    expect(first_section).to_contain_text("3 of 4 done")
+    expect(first_section).to_contain_text("3 of 5 done")  # 4 lessons and the section quiz
 
 
 def test_visitor_sees_the_landing_page_and_is_sent_to_log_in_for_a_lesson(live_server, page, demo):
