@@ -30,9 +30,10 @@ SNIPPET_WORDS = 30
 
 
 class StoredVector(Expression):
-    """A lesson's stored search vector: a column only Postgres has (courses/migrations/0008), so not a model field.
+    """A stored search vector column of the query's main table: a column only Postgres has (courses/migrations/
+    0010_search_indexes.py for lessons, forum/migrations/0003 for posts), so not a model field.
 
-    Bound to the query's alias of courses_lesson, and relabelled with it, so it stays right inside a subquery.
+    Bound to the query's initial alias, and relabelled with it, so it stays right inside a subquery.
     """
 
     output_field = SearchVectorField()

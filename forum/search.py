@@ -10,10 +10,12 @@ import re
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector, SearchVectorField
 from django.db import connection
-from django.db.models import Expression, Func, Q, Value
+from django.db.models import Func, Q, Value
 from django.db.models.query import ModelIterable
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+
+from courses.search import StoredVector
 
 from .models import Post, Thread
 
@@ -25,38 +27,9 @@ SNIPPET_WORDS = 35
 MARK_START, MARK_END = "\ue000", "\ue001"
 
 
-class StoredVector(Expression):
-    """`search_vector` of the query's posts: a column only Postgres has, so not a model field.
-
-    Bound to the query's alias of forum_post, and relabelled with it, so it stays right inside a subquery.
-    """
-
-    output_field = SearchVectorField()
-
-    def __init__(self, alias=None):
-        super().__init__()
-        self.alias = alias
-
-    def resolve_expression(self, query=None, allow_joins=True, reuse=None, summarize=False, for_save=False):
-        resolved = self.copy()
-        resolved.alias = query.get_initial_alias()
-        return resolved
-
-    def relabeled_clone(self, change_map):
-        clone = self.copy()
-        clone.alias = change_map.get(self.alias, self.alias)
-        return clone
-
-    def as_sql(self, compiler, connection):
-        return f"{compiler.quote_name_unless_alias(self.alias)}.{connection.ops.quote_name('search_vector')}", []
-
-    def get_group_by_cols(self):
-        return [self]
-
-
 def body_vector():
     """The posts' stored, indexed search vector (forum/migrations/0003_post_search_index.py)."""
-    return StoredVector()
+    return StoredVector("search_vector")
 
 
 def title_vector():

@@ -5,8 +5,6 @@ player (an embedded lesson) – no fonts, scripts, pixels or analytics from else
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from forum.services import create_default_boards, start_thread
@@ -40,23 +38,13 @@ def watch(page):
 
 @pytest.fixture
 def page(browser, live_server):
-    """A page that keeps the site's policy (the other browser tests bypass it for Playwright's own scripts)."""
+    """A page that keeps the site's policy (the other browser tests bypass it for Playwright's own scripts);
+    conftest's log_in puts the session cookie into this page's context."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-@pytest.fixture
-def log_in(live_server, page):
-    def _log_in(user):
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
-    return _log_in
 
 
 def test_student_pages_break_no_rule_and_ask_no_other_host(live_server, page, demo, log_in):
