@@ -55,8 +55,9 @@ def welcome():
                                   for enrollment in run.enrollments.all())  # fmt: skip
     assert len(users) == TOTAL
     rows = SentEmail.objects.filter(kind=SentEmail.Kind.WELCOME)
+    queued = rows.filter(status="queued")
     return Batch(deliver_emails, (), lambda: rows.filter(status="sent").count(),
-                 lambda: set(rows.filter(status="queued").values_list("enrollment__user__email", flat=True)))  # fmt: skip
+                 lambda: set(queued.values_list("enrollment__user__email", flat=True)))  # fmt: skip
 
 
 def forum_reply():
@@ -88,8 +89,9 @@ def forum_digest():
     ForumSettings.objects.bulk_create(ForumSettings(user=user, email_mode=ForumSettings.EmailMode.DIGEST)
                                       for user in users)  # fmt: skip
     rows = ForumSettings.objects.filter(user__in=users)
+    waiting = rows.filter(last_digest_at__isnull=True)
     return Batch(send_forum_digests, (), lambda: rows.filter(last_digest_at__isnull=False).count(),
-                 lambda: set(rows.filter(last_digest_at__isnull=True).values_list("user__email", flat=True)))  # fmt: skip
+                 lambda: set(waiting.values_list("user__email", flat=True)))  # fmt: skip
 
 
 def office_hours_reminder():
@@ -97,9 +99,10 @@ def office_hours_reminder():
     session = SessionFactory(run=run, title="Office hours", starts_in=timedelta(minutes=40))
     Registration.objects.bulk_create(Registration(session=session, user=user)
                                      for user in enrolled_students(TOTAL, run=run, tier=tier))  # fmt: skip
-    registrations = Registration.objects.filter(session=session)
-    return Batch(send_office_hours_reminders, (), lambda: Reminder.objects.filter(registration__session=session).count(),
-                 lambda: set(registrations.filter(reminders__isnull=True).values_list("user__email", flat=True)))  # fmt: skip
+    waiting = Registration.objects.filter(session=session, reminders__isnull=True)
+    sent = Reminder.objects.filter(registration__session=session)
+    return Batch(send_office_hours_reminders, (), sent.count,
+                 lambda: set(waiting.values_list("user__email", flat=True)))  # fmt: skip
 
 
 KINDS = {"welcome": welcome, "forum-reply": forum_reply, "forum-digest": forum_digest,
