@@ -19,7 +19,13 @@ from courseweb.celery import app as celery_app
 from tests.conftest import missing_service
 from tests.workers import ROOT, free_port
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _postgres_bin():
+    """Debian's newest installed Postgres server binaries (initdb, pg_ctl)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _postgres_bin()
 START_TIMEOUT = 30
 SECRET_KEY = "fault-tests-secret-key-that-is-long-enough-for-check-deploy-0123456789"
 SITE_URL = "https://course.test"
@@ -131,6 +137,7 @@ def production_env(*, database_url, redis_url, smtp_port=None, **extra):
         "EMAIL_BACKEND": "",
     }
     env.pop("EMAIL_HOST", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # the tests' own (Playwright); check --deploy refuses it
     if smtp_port is not None:
         env.update({"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port)})
     env.update({key: str(value) for key, value in extra.items()})
@@ -184,10 +191,15 @@ class Gunicorn:
     def output(self):
         return self.log.read_text(errors="replace")[-6000:]
 
-    def worker_pids(self):
-        """The pids of gunicorn's worker processes (children of the arbiter)."""
+    def worker_pids(self, timeout=10):
+        """The pids of gunicorn's worker processes (children of the arbiter), once there is at least one."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = [int(pid) for pid in children.read_text().split()] if children.exists() else []
+            if pids or time.monotonic() > deadline:
+                return pids
+            time.sleep(0.05)
 
     def stop(self):
         """Quick shutdown (SIGQUIT); what is left of the process group after 10 s is killed."""
