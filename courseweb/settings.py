@@ -152,6 +152,8 @@ CELERY_TIMEZONE = "UTC"
 # the beat sweep) instead of holding the request.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# One beat ticks at a time, however many are started: the others wait on a lock in Redis (courseweb/beat.py).
+CELERY_BEAT_SCHEDULER = "courseweb.beat:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     "send-due-emails": {"task": "enrollment.tasks.send_due_emails", "schedule": 60.0},
     # Hourly: each user's daily forum digest goes at the first tick after 07:00 in their own zone.

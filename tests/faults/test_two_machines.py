@@ -1,8 +1,8 @@
 """Beyond one machine: two gunicorn processes and two Celery workers (as on two machines) against one Postgres,
 one Redis (the test's own) and one S3-compatible bucket (moto's server): a student's login works on both web
 processes, a file uploaded through one is served through the other, a batch of 1,000 emails goes out once
-across both workers, and with two beat processes (one is what the README says to run) each due pre-launch
-email still goes once.
+across both workers, and of two beat processes (the README says to run one) one ticks and the other takes over
+when it dies: each due pre-launch email goes once.
 """
 
 import re
@@ -164,13 +164,18 @@ def start_beat(env, tmp_path, name):
     )  # fmt: skip
 
 
-def test_with_two_workers_and_even_two_beats_each_due_prelaunch_email_goes_once(machines, smtp_sink, tmp_path):
+def sent_tasks(tmp_path, name):
+    return (tmp_path / f"{name}.log").read_text(errors="replace").count("Sending due task send-due-emails")
+
+
+def test_of_two_beats_one_ticks_and_the_other_takes_over_when_it_dies(machines, smtp_sink, tmp_path):
     _, workers, beats, env, _ = machines
     addresses = due_run(50)
     workers.start("w1", "w2")
 
-    # The README says one beat; a second one (a deploy that started it on two machines) doubles the ticks,
-    # not the emails: each email is an outbox row, claimed and marked sent in one transaction.
+    # The README says one beat; a deploy that starts one on two machines gets one that ticks (it holds a lock
+    # in Redis, courseweb/beat.py) and one that waits. Each due email would go once all the same: every
+    # email is an outbox row, claimed and marked sent in one transaction.
     beats.extend(start_beat(env, tmp_path, name) for name in ("beat1", "beat2"))
     sent = SentEmail.objects.filter(status=SentEmail.Status.SENT)
     workers.wait_until(lambda: sent.count() == 50, "the first beat tick's 50 pre-launch emails", timeout=BEAT_TIMEOUT)
@@ -179,4 +184,18 @@ def test_with_two_workers_and_even_two_beats_each_due_prelaunch_email_goes_once(
     assert len(messages) == 50
     assert {m["To"] for m in messages} == addresses
     assert all(beat.poll() is None for beat in beats)
+    ticks = {name: sent_tasks(tmp_path, name) for name in ("beat1", "beat2")}
+    assert sorted(ticks.values()) == [0, 1], ticks  # one beat sent the job, once
+
+    # The ticking beat's machine dies: the other takes over within the lock's 30 s, and the emails that came
+    # due meanwhile go, once.
+    holder = beats[0] if ticks["beat1"] else beats[1]
+    holder.kill()
+    holder.wait(timeout=10)
+    more = due_run(20)
+    workers.wait_until(lambda: sent.count() == 70, "the next 20 emails, sent by the other beat",
+                       timeout=BEAT_TIMEOUT)  # fmt: skip
+    messages = settle(smtp_sink, seconds=3)
+    assert len(messages) == 70
+    assert {m["To"] for m in messages} == addresses | more
     assert celery_app.conf.beat_schedule["send-due-emails"]["schedule"] == 60.0
