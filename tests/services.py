@@ -19,6 +19,7 @@ from courseweb.celery import app as celery_app
 from tests.conftest import missing_service
 from tests.workers import ROOT, free_port
 
+
 def _postgres_bin():
     """Debian's newest installed Postgres server binaries (initdb, pg_ctl)."""
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
