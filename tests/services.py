@@ -218,13 +218,15 @@ class Gunicorn:
 
 @contextmanager
 def celery_broker(url):
-    """Point this process's Celery app (its producer and `control`) at another broker for a while."""
+    """Point this process's Celery app (its producer and `control`) at another broker for a while.
+
+    kombu keeps its connection pools per broker URL for the whole process: the app's own pool (the test
+    settings' broker) is left open for the tests after; only the pool of `url` is closed at the end.
+    """
     conf = celery_app.conf
     saved = conf.broker_url, conf.task_always_eager
 
     def reset():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
@@ -233,8 +235,11 @@ def celery_broker(url):
     try:
         yield celery_app
     finally:
+        own = celery_app._pool
         reset()
         conf.broker_url, conf.task_always_eager = saved
+        if own is not None:
+            own.force_close_all()
 
 
 def session_cookie(user):
