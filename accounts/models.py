@@ -4,7 +4,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
+from courseweb.mail import OutboxStatus
 from courseweb.text import one_line
 
 
@@ -83,3 +85,29 @@ class User(AbstractUser):
     @property
     def display_name(self):
         return self.get_full_name() or self.email
+
+
+class AccountEmail(models.Model):
+    """An account email (login code, password reset, verification) rendered in the request, kept until it is sent.
+
+    The outbox row is written with the request, so an email whose task could not be queued (Redis down) or
+    was lost with its worker goes with the beat sweep. The body holds a code or a link: it is blanked once sent.
+    """
+
+    Status = OutboxStatus
+
+    to = models.JSONField()
+    subject = models.CharField(max_length=300)
+    from_email = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["status", "queued_at"], name="account_email_outbox")]
+
+    def __str__(self):
+        return f"{self.subject} to {', '.join(self.to)}"

@@ -118,7 +118,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis: the Celery broker and the cache when REDIS_URL is set.
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-redis with IGNORE_EXCEPTIONS: while Redis is down a cache read is a miss and a write is dropped,
+    # so pages still answer (the cache only saves work). Rate limits fail open meanwhile (RATELIMIT_FAIL_OPEN);
+    # allauth's login limits fail closed (a login form answers "too many attempts" until Redis is back).
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 elif DEBUG:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
@@ -128,6 +142,9 @@ else:
         "web process, and Celery needs it as its broker."
     )
 
+# django-ratelimit (forum previews and edits): a count the cache cannot give (Redis down) lets the request through.
+RATELIMIT_FAIL_OPEN = True
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -136,6 +153,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Queueing a task while Redis is down fails within about a second (the caller logs it; the outbox rows stay for
+# the beat sweep) instead of holding the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# One beat ticks at a time, however many are started: the others wait on a lock in Redis (courseweb/beat.py).
+CELERY_BEAT_SCHEDULER = "courseweb.beat:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     "send-due-emails": {"task": "enrollment.tasks.send_due_emails", "schedule": 60.0},
     # Hourly: each user's daily forum digest goes at the first tick after 07:00 in their own zone.
@@ -152,6 +175,9 @@ CELERY_BEAT_SCHEDULE = {
     # Each student's release digest goes at the first tick after 07:00 in their own zone (a tick is cheap
     # when nothing is due); a digest a killed worker left queued goes at the next tick.
     "send-release-digests": {"task": "enrollment.tasks.send_release_digests", "schedule": 600.0},
+    # Forum notifications and account emails whose task was not queued (Redis down) or died with its worker.
+    "send-left-over-post-notifications": {"task": "forum.tasks.send_left_over_post_notifications", "schedule": 60.0},
+    "send-left-over-account-emails": {"task": "accounts.tasks.send_left_over_account_emails", "schedule": 60.0},
     # Hourly: each staff member's weekly pulse goes at the first tick after Monday 08:00 in their own zone.
     "send-weekly-pulses": {"task": "dashboard.tasks.send_weekly_pulses", "schedule": 3600.0},
 }

@@ -105,6 +105,9 @@ class Post(models.Model):
     submission_token = models.UUIDField(
         null=True, blank=True, unique=True, editable=False, help_text="One form, one post: a resubmission finds it."
     )
+    # The outbox mark of the post's notification emails: a post without it (its task was never queued, or died)
+    # is notified by the beat sweep (forum.notifications.notify_left_over).
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = PostQuerySet.as_manager()
 

@@ -58,6 +58,10 @@ UNSUBSCRIBED_FROM_THREAD = "You will get no more email about “{title}”."
 UNSUBSCRIBED_FROM_ALL = "You will get no more forum email."
 EMAIL_MODE_SAVED = "Your email choices were saved."
 
+# A post's notification emails that no task sent are sent by the beat sweep after this long, up to GIVE_UP_AFTER.
+SWEEP_AFTER = timedelta(minutes=2)
+GIVE_UP_AFTER = timedelta(days=1)
+
 # A post notifies at most this many people by @mention (the first named): naming the whole class in one
 # post would send hundreds of emails. The instructor reaches everyone with an announcement instead.
 MAX_MENTIONS_PER_POST = 10
@@ -184,7 +188,24 @@ def notify_new_post(*, post_id: int, new_thread: bool = False, now=None) -> int:
                     continue
                 # Not sent for good (address refused, message rejected or malformed): the claim stands.
                 batch.send(build_post_message(user=user, post=post, reason=reason))
+    Post.objects.filter(pk=post.pk, notified_at__isnull=True).update(notified_at=now)
     return batch.sent
+
+
+def notify_left_over(*, now=None) -> int:
+    """Beat job: notify about the posts whose task never ran to the end (not queued, or its worker died).
+
+    A post is left over SWEEP_AFTER after it was written; one older than GIVE_UP_AFTER is old news and is
+    only marked. Each recipient's claim makes a rerun email nobody twice.
+    """
+    now = now or timezone.now()
+    left_over = Post.objects.filter(notified_at__isnull=True, created_at__lte=now - SWEEP_AFTER)
+    left_over.filter(created_at__lt=now - GIVE_UP_AFTER).update(notified_at=now)
+    sent = 0
+    for post_id, thread_id in left_over.order_by("created_at", "pk").values_list("pk", "thread_id"):
+        first = Post.objects.filter(thread_id=thread_id).order_by("created_at", "pk").values_list("pk", flat=True)
+        sent += notify_new_post(post_id=post_id, new_thread=first.first() == post_id, now=now)
+    return sent
 
 
 def _claim(*, user, post, mode, now, mentioned, subscribed, staff_new_thread) -> str | None:

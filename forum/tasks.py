@@ -28,3 +28,9 @@ def notify_new_post(post_id, *, new_thread=False):
 def send_forum_digests():
     """Beat job (hourly): send the daily digests that are due. The next tick is the retry."""
     return notifications.send_digests()
+
+
+@shared_task(expires=55)
+def send_left_over_post_notifications():
+    """Beat job: the notification emails of posts their task left unsent (the broker was down, the worker died)."""
+    return notifications.notify_left_over()

@@ -403,6 +403,8 @@ class PostFactory(factory.django.DjangoModelFactory):
     body = factory.Sequence(lambda n: f"Post body {n}.")
     body_html = factory.LazyAttribute(lambda o: render_markdown(o.body))
     author_is_staff = factory.LazyAttribute(lambda o: bool(o.author and o.author.is_staff))
+    # A factory post is one whose notifications went out (forum.notifications.notify_left_over leaves it alone).
+    notified_at = factory.LazyFunction(timezone.now)
 
 
 class ThreadFactory(factory.django.DjangoModelFactory):

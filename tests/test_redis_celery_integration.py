@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_cache_round_trips_through_redis(redis_url, settings):
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
     key = f"courseweb-test-{uuid.uuid4()}"
     cache.set(key, {"answer": 42}, timeout=30)
     try:

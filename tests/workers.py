@@ -34,8 +34,10 @@ def free_port():
 class Workers:
     """Celery worker processes on a private Redis queue, against the test database and the SMTP sink."""
 
-    def __init__(self, *, redis_url, database_url, smtp_port, log_dir):
-        self.queue = f"test-emails-{uuid.uuid4().hex[:12]}"
+    def __init__(self, *, redis_url, database_url, smtp_port, log_dir, queue=None, env=None):
+        """`queue`: the queue to consume (a private one by default; "celery", the default queue, on a Redis of the
+        test's own); `env`: the environment to run in (the test settings' by default)."""
+        self.queue = queue or f"test-emails-{uuid.uuid4().hex[:12]}"
         self.redis_url = redis_url
         self.log_dir = log_dir
         self.processes = {}
@@ -49,7 +51,7 @@ class Workers:
             "EMAIL_PORT": str(smtp_port),
             "EMAIL_BACKEND": "",
             "LOG_LEVEL": "WARNING",
-        }
+        } if env is None else env
 
     def start(self, *names):
         """Start workers (at once) and wait until each answers a ping, so that they consume before the test sends."""

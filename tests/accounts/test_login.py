@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import AccountEmail, User
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +149,7 @@ def test_password_reset_link_lets_the_user_set_a_new_password(client, mailoutbox
 
 @pytest.mark.django_db(transaction=True)
 def test_account_emails_are_sent_by_a_worker_not_in_the_request(client, workers, smtp_sink, mailoutbox):
-    workers.route("accounts.tasks.send_account_email")
+    workers.route("accounts.tasks.deliver_account_email")
     [worker] = workers.start("w1")
     UserFactory(email="student@example.com")
 
@@ -163,3 +163,5 @@ def test_account_emails_are_sent_by_a_worker_not_in_the_request(client, workers,
     assert "/accounts/password/reset/key/" in message.get_body(("plain",)).get_content()
     # Python's Message-ID is <time.pid.random@host>: the worker's process built the message.
     assert re.match(rf"<\d+\.{worker.pid}\.", message["Message-ID"]), message["Message-ID"]
+    # Its outbox row is marked sent, and no longer holds the link.
+    workers.wait_until(lambda: AccountEmail.objects.filter(status="sent", body="").exists(), "the row marked sent")
