@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import F
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -37,7 +38,15 @@ from tests.factories import (
     TierFactory,
     UserFactory,
 )
-from tests.services import WEBHOOK_SECRET, Gunicorn, RedisServer, celery_broker, production_env, session_cookie
+from tests.services import (
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    Gunicorn,
+    RedisServer,
+    celery_broker,
+    production_env,
+    session_cookie,
+)
 from tests.workers import Workers, database_url, settle
 
 pytestmark = [pytest.mark.faults, pytest.mark.usefixtures("on_postgres", "transactional_db")]
@@ -121,7 +130,8 @@ def test_with_redis_stopped_pages_answer_a_payment_enrolls_and_the_emails_go_onc
         assert time.monotonic() - started < 5, path
 
     # A payment enrolls: the signed webhook is answered 200 and the buyer has a seat.
-    payload = json.dumps(stripe_event("checkout_session_completed.json", tier=new_tier))
+    with override_settings(SECRET_KEY=SECRET_KEY):  # the site signs its sessions' metadata with its own key
+        payload = json.dumps(stripe_event("checkout_session_completed.json", tier=new_tier))
     status, _, body = web.request("POST", "/payments/stripe/webhook/", body=payload, headers={
         "Content-Type": "application/json", "Stripe-Signature": signature(payload, secret=WEBHOOK_SECRET)})  # fmt: skip
     assert status == 200, (body[:2000], web.output())
