@@ -77,3 +77,17 @@ def test_an_embedded_lesson_may_frame_its_own_player_only(live_server, page, dem
     assert "frame-src https://www.youtube-nocookie.com" in policy
     other = page.goto(f"{live_server.url}/courses/{DEMO_SLUG}/")
     assert "frame-src 'none'" in other.headers["content-security-policy"]
+
+
+def test_the_admin_breaks_no_rule_either(live_server, page, demo, log_in):
+    log_in(demo.instructor)
+    seen = watch(page)
+    lesson = demo.course.lessons.first()
+    for path in [
+        "/admin/",
+        f"/admin/courses/lesson/{lesson.pk}/change/",
+        f"/admin/courses/section/{lesson.section_id}/change/",
+    ]:
+        assert page.goto(live_server.url + path).ok, path
+
+    assert seen["refused"] == []
