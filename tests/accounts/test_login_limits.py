@@ -1,7 +1,7 @@
 """Wrong passwords are limited: also at /admin/login/, and per client behind the proxy, not per proxy.
 
 allauth counts failed logins per client address (10 a minute) and per account (5 in 5 minutes) in the
-shared cache. Each test uses addresses of its own (documentation ranges), so the counts of other tests
+shared cache. Each test uses addresses of its own (random ones in 10.0.0.0/8), so the counts of other tests
 and runs never meet these.
 """
 
@@ -30,7 +30,9 @@ def an_email(name):
 
 
 def an_address():
-    return f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    """A client address no other test (or run in the last minutes) used: 24 random bits in 10.0.0.0/8."""
+    bits = uuid.uuid4().int
+    return f"10.{bits % 256}.{bits // 256 % 256}.{bits // 65536 % 254 + 1}"
 
 
 def log_in(client, email, password, **headers):
