@@ -94,20 +94,12 @@ def checkout_start(request, tier_id):
     if offer is not None and offer.to_tier.pk == tier.pk:
         # A student of this run with a lower tier pays the difference, not the full price.
         return _start_upgrade(request, offer)
-    if not checkout.is_configured():
-        return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
-    try:
-        session = checkout.create_checkout_session(
-            tier=tier,
-            user=request.user,
-            success_url=request.build_absolute_uri(reverse("payments:success")),
-            cancel_url=request.build_absolute_uri(f"{reverse('payments:cancelled')}?course={course.slug}"),
-        )
-    except stripe.StripeError:
-        logger.exception("Stripe refused or did not answer a Checkout Session for tier %s", tier.pk)
-        return _message(request, title="Payment not started", message=NOT_STARTED, status=502, course=course)
-    # 303: the browser follows with a GET, as Stripe asks.
-    return HttpResponseRedirect(session.url, status=303)
+    return _to_checkout(
+        request,
+        course,
+        lambda **urls: checkout.create_checkout_session(tier=tier, user=request.user, **urls),
+        what=f"tier {tier.pk}",
+    )
 
 
 @require_POST
@@ -130,21 +122,27 @@ def upgrade_start(request, enrollment_id):
 
 
 def _start_upgrade(request, offer):
-    course = offer.enrollment.run.course
+    return _to_checkout(
+        request,
+        offer.enrollment.run.course,
+        lambda **urls: checkout.create_upgrade_checkout_session(offer=offer, user=request.user, **urls),
+        what=f"the upgrade of {offer.enrollment.pk}",
+    )
+
+
+def _to_checkout(request, course, create_session, *, what):
+    """Start a Checkout Session with `create_session(success_url=, cancel_url=)` and send the buyer to it."""
     if not checkout.is_configured():
         return _message(request, title="Payments are not set up", message=NOT_SET_UP, status=503, course=course)
     try:
-        session = checkout.create_upgrade_checkout_session(
-            offer=offer,
-            user=request.user,
+        session = create_session(
             success_url=request.build_absolute_uri(reverse("payments:success")),
             cancel_url=request.build_absolute_uri(f"{reverse('payments:cancelled')}?course={course.slug}"),
         )
     except stripe.StripeError:
-        logger.exception(
-            "Stripe refused or did not answer a Checkout Session for the upgrade of %s", offer.enrollment.pk
-        )
+        logger.exception("Stripe refused or did not answer a Checkout Session for %s", what)
         return _message(request, title="Payment not started", message=NOT_STARTED, status=502, course=course)
+    # 303: the browser follows with a GET, as Stripe asks.
     return HttpResponseRedirect(session.url, status=303)
 
 
