@@ -141,29 +141,25 @@ class Command(BaseCommand):
 
     def _runs(self, course, now):
         start_of_hour = now.replace(minute=0, second=0, microsecond=0)
-        current, created = Run.objects.get_or_create(slug="webrtc-current", defaults={
-            "course": course, "title": "Current cohort",
-            "starts_at": start_of_hour - timedelta(days=CURRENT_RUN_STARTED_DAYS_AGO), "enrollment_open": False,
-        })  # fmt: skip
-        if created:
-            self._tiers(current)
-        upcoming, created = Run.objects.get_or_create(slug="webrtc-next", defaults={
-            "course": course, "title": "Next cohort", "starts_at": start_of_hour + timedelta(days=30),
-            "enrollment_open": True,
-        })  # fmt: skip
-        if created:
-            self._tiers(upcoming)
+        started = start_of_hour - timedelta(days=CURRENT_RUN_STARTED_DAYS_AGO)
+        current = self._run(course, "webrtc-current", "Current cohort", started, enrollment_open=False)
+        upcoming = self._run(course, "webrtc-next", "Next cohort", start_of_hour + timedelta(days=30),
+                             enrollment_open=True)  # fmt: skip
         return current, upcoming
 
     def _previous_run(self, course, now):
         start_of_hour = now.replace(minute=0, second=0, microsecond=0)
-        previous, created = Run.objects.get_or_create(slug="webrtc-previous", defaults={
-            "course": course, "title": "Previous cohort",
-            "starts_at": start_of_hour - timedelta(days=PREVIOUS_RUN_STARTED_DAYS_AGO), "enrollment_open": False,
+        started = start_of_hour - timedelta(days=PREVIOUS_RUN_STARTED_DAYS_AGO)
+        return self._run(course, "webrtc-previous", "Previous cohort", started, enrollment_open=False)
+
+    def _run(self, course, slug, title, starts_at, *, enrollment_open):
+        """The demo run with this slug, made with its tiers the first time (left as it is after)."""
+        run, created = Run.objects.get_or_create(slug=slug, defaults={
+            "course": course, "title": title, "starts_at": starts_at, "enrollment_open": enrollment_open,
         })  # fmt: skip
         if created:
-            self._tiers(previous)
-        return previous
+            self._tiers(run)
+        return run
 
     def _activity(self, course, current, previous, students, now):
         """A quiz, progress, forum threads, an announcement and a finished student's certificate (each once)."""
