@@ -1,14 +1,22 @@
 """Saving or deleting course content gives the course a new content version (courses/content.py)."""
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from .content import content_changed
+from .content import content_changed, course_changed
 from .models import Choice, Course, FAQEntry, Lesson, Question, Quiz, Resource, Section
+
+
+@receiver(pre_save, sender=Course)
+def course_saving(sender, instance, **kwargs):
+    """A course that moves to a new slug is forgotten at its old address too."""
+    if instance.pk:
+        course_changed(Course.objects.filter(pk=instance.pk).values_list("slug", flat=True).first())
 
 
 @receiver([post_save, post_delete], sender=Course)
 def course_saved(sender, instance, **kwargs):
+    course_changed(instance.slug)
     content_changed(instance.pk)
 
 

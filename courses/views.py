@@ -9,9 +9,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from enrollment import announcements, certificates
@@ -29,7 +31,7 @@ from enrollment.models import Enrollment
 from enrollment.releases import schedule_for, schedules_for
 from enrollment.selectors import enrollments_of, latest_enrollment, offered_run
 
-from .content import content_version
+from .content import cached, content_version, course_by_slug
 from .files import serve_file
 from .models import Course, FAQEntry, Lesson, LessonProgress, Quiz, QuizAttempt, Resource
 from .pdf import syllabus_pdf
@@ -70,7 +72,10 @@ def refuse(request, decision, *, course, lesson=None, template="courses/access_d
 
 def course_or_404(request, slug):
     """Return the course at this address if the user may see it at all (unpublished: staff only), else 404."""
-    return _visible_or_404(request, get_object_or_404(Course, slug=slug))
+    course = course_by_slug(slug)
+    if course is None:
+        raise Http404("No such course.")
+    return _visible_or_404(request, course)
 
 
 def _visible_or_404(request, course):
@@ -184,30 +189,49 @@ def healthz(request):
 
 def landing(request, slug):
     course = course_or_404(request, slug)
-    sections = course_outline(course)
     run = offered_run(course=course)
+    access = course_access(request.user, course)
+    offers = [(tier, access.may_buy(tier)) for tier in run.tiers.all()] if run else []
+    buyable = [tier for tier, may_buy in offers if may_buy] if run and run.enrollment_open else []
+    context = {
+        "course": course,
+        "about_html": _landing_about(course, run),
+        "run": run,
+        "offers": offers,
+        "upgrade": access.upgrade(),  # a student of this run pays the difference, not the full price
+        "cheapest": min(buyable, key=lambda tier: tier.price, default=None),  # for the phone's enrol bar
+        "access": access,
+        "now": timezone.now(),
+    }
+    return render(request, "courses/course_landing.html", context)
+
+
+def _landing_about(course, run) -> str:
+    """The landing page's description, syllabus (with the dates of the run on sale), instructor and questions:
+    the same for every visitor in a zone, so built once per content version, run and zone.
+    """
+    zone = timezone.get_current_timezone_name()
+    return cached(
+        f"landing-about:{course.pk}:{content_version(course.pk)}:{run.pk if run else 0}:{zone}",
+        lambda: _render_landing_about(course, run),
+    )
+
+
+def _render_landing_about(course, run) -> str:
+    sections = course_outline(course)
     releases = schedule_for(run)
     for section in sections:
         for lesson in section.lessons:
             lesson.opens_at = releases.opens_at(lesson)  # the dates of the run on sale
-    access = course_access(request.user, course)
-    offers = [(tier, access.may_buy(tier)) for tier in run.tiers.all()] if run else []
-    buyable = [tier for tier, may_buy in offers if may_buy] if run and run.enrollment_open else []
     context = {
         "course": course,
         "sections": sections,
         "lesson_count": sum(section.lesson_count for section in sections),
         "video_minutes": sum(section.video_minutes for section in sections),
         "minutes": sum(section.minutes for section in sections),
-        "run": run,
-        "offers": offers,
-        "upgrade": access.upgrade(),  # a student of this run pays the difference, not the full price
-        "cheapest": min(buyable, key=lambda tier: tier.price, default=None),  # for the phone's enrol bar
-        "access": access,
         "faq_entries": course.faq_entries.all()[:5],
-        "now": timezone.now(),
     }
-    return render(request, "courses/course_landing.html", context)
+    return mark_safe(render_to_string("courses/_landing_about.html", context))  # noqa: S308 (our template)
 
 
 def course_picture(request, slug, kind):

@@ -3,6 +3,8 @@
 from django.db.models import Max
 from django.utils import timezone
 
+from courses.content import cached, content_version
+
 from .models import Enrollment, Run
 from .window import access_ends_at
 
@@ -10,8 +12,13 @@ from .window import access_ends_at
 def offered_run(*, course, now=None) -> Run | None:
     """Return the run on sale, with its tiers: the next open run to start, else the latest open one that has started."""
     now = now or timezone.now()
-    runs = list(Run.objects.open_for_enrollment().filter(course=course).prefetch_related("tiers").order_by("starts_at"))
+    runs = cached(f"runs-on-sale:{course.pk}:{content_version(course.pk)}", lambda: _runs_on_sale(course))
     return next((run for run in runs if run.starts_at >= now), runs[-1] if runs else None)
+
+
+def _runs_on_sale(course) -> list[Run]:
+    """The course's runs on sale with their tiers (saving a run or tier gives the course a new content version)."""
+    return list(Run.objects.open_for_enrollment().filter(course=course).prefetch_related("tiers").order_by("starts_at"))
 
 
 def latest_enrollment(*, user) -> Enrollment | None:

@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from courses.content import cached, content_version
 from courses.models import Course
 from enrollment.access import CourseAccess
 
@@ -128,6 +129,10 @@ def weekly_schedule(run) -> str:
     """
     if run is None:
         return ""
+    return cached(f"weekly-schedule:{run.pk}:{content_version(run.course_id)}", lambda: _weekly_schedule(run))
+
+
+def _weekly_schedule(run) -> str:
     slots = [
         f"{slot.get_weekday_display()}s {slot.local_time:%H:%M} {slot.timezone}"
         for slot in WeeklySlot.objects.filter(run=run).order_by("weekday", "local_time", "pk")
