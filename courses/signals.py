@@ -5,11 +5,17 @@ from django.dispatch import receiver
 
 from .content import content_changed
 from .models import Choice, Course, FAQEntry, Lesson, Question, Quiz, Resource, Section
+from .selectors import forget_slug, remember_slug
 
 
 @receiver([post_save, post_delete], sender=Course)
-def course_saved(sender, instance, **kwargs):
+def course_saved(sender, instance, signal, **kwargs):
     content_changed(instance.pk)
+    # Which course a slug names (selectors.course_by_slug): a renamed course's old slug is found stale there.
+    if signal is post_delete:
+        forget_slug(instance)
+    else:
+        remember_slug(instance)
 
 
 @receiver([post_save, post_delete], sender=Section)

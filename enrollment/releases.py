@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
+from courses.content import built, content_version
+
 from .models import ReleaseOverride, Run
 
 
@@ -46,10 +48,15 @@ class ReleaseSchedule:
 
 
 def schedule_for(run: Run | None) -> ReleaseSchedule:
-    """Return the run's release dates (one query: its overrides)."""
+    """Return the run's release dates (its overrides: one query, then cached under the course's content version,
+    which a saved override or run changes)."""
     if run is None:
         return ReleaseSchedule(run=None)
-    overrides = dict(ReleaseOverride.objects.filter(run=run).values_list("lesson_id", "opens_at"))
+    overrides = built(
+        f"release-overrides:{run.pk}",
+        lambda: dict(ReleaseOverride.objects.filter(run=run).values_list("lesson_id", "opens_at")),
+        version=content_version(run.course_id),
+    )
     return ReleaseSchedule(run=run, overrides=overrides)
 
 
