@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db import connection
 
 from .content import built, content_version
 from .models import Course, CourseVisit, Lesson, LessonProgress, QuizAttempt, Section
@@ -19,8 +19,6 @@ from .outline import (
     continue_with,
     sections_with_lessons,
 )
-
-COMPLETED = ExpressionWrapper(Q(completed_at__isnull=False), output_field=BooleanField())
 
 
 def _slug_key(slug) -> str:
@@ -105,21 +103,25 @@ def course_outline(course: Course) -> list[SectionOutline]:
 
 
 def progress_of(*, user, course_id) -> tuple[frozenset[int], int | None]:
-    """Return the ids of the course's lessons the user completed, and the one they worked on last (one query)."""
+    """Return the ids of the course's lessons the user completed, and the one they worked on last (one query).
+
+    Plain SQL: every page of a course asks it, and it returns a row per lesson the student has opened (2,000 in
+    a large course), which the ORM took several times longer to compile and read.
+    """
     if user is None or not user.is_authenticated:
         return frozenset(), None
-    rows = (
-        LessonProgress.objects.filter(user=user, lesson__course_id=course_id)
-        .order_by("-updated_at")
-        .values_list("lesson_id", COMPLETED)
-    )
-    done, last_id = set(), None
-    for lesson_id, completed in rows:
-        if last_id is None:
-            last_id = lesson_id
-        if completed:
-            done.add(lesson_id)
-    return frozenset(done), last_id
+    progress = connection.ops.quote_name(LessonProgress._meta.db_table)
+    lessons = connection.ops.quote_name(Lesson._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.lesson_id, p.completed_at IS NOT NULL FROM {progress} p JOIN {lessons} l ON l.id = p.lesson_id "
+            f"WHERE p.user_id = %s AND l.course_id = %s ORDER BY p.updated_at DESC, p.id DESC",
+            [user.pk, course_id],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return frozenset(), None
+    return frozenset(lesson_id for lesson_id, completed in rows if completed), rows[0][0]
 
 
 def previous_course_visit(*, user, course) -> datetime | None:
