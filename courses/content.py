@@ -12,10 +12,14 @@ import uuid
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import transaction
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 # Built things live in the cache for a day at most: a new version makes them unused long before.
 BUILT_SECONDS = 24 * 3600
+
+
+_EVERY_COURSE = "course-content:all"
 
 
 def _key(course_id) -> str:
@@ -38,17 +42,34 @@ def _request_finished(**kwargs):
 
 
 def content_version(course_id) -> str | None:
-    """Return the course's current content version (one cache read a request); None while the cache is down."""
+    """Return the course's current content version (one cache read a request); None while the cache is down.
+
+    It joins the course's own version and the one of all courses, which every migration renews (a data
+    migration writes without the signals that renew a course's).
+    """
     versions = getattr(_request, "versions", None)
     if versions is not None and course_id in versions:
         return versions[course_id]
-    version = cache.get(_key(course_id))
-    if version is None:
-        cache.add(_key(course_id), uuid.uuid4().hex, timeout=None)
-        version = cache.get(_key(course_id))
+    keys = [_EVERY_COURSE, _key(course_id)]
+    found = cache.get_many(keys)
+    if len(found) < 2:
+        for key in keys:
+            if key not in found:
+                cache.add(key, uuid.uuid4().hex, timeout=None)
+        found = cache.get_many(keys)
+    version = f"{found[keys[0]]}.{found[keys[1]]}" if len(found) == 2 else None
     if versions is not None and version is not None:
         versions[course_id] = version
     return version
+
+
+@receiver(post_migrate)
+def every_content_changed(**kwargs) -> None:
+    """Give every course a new content version: nothing cached before is used (after migrations)."""
+    versions = getattr(_request, "versions", None)
+    if versions is not None:
+        versions.clear()
+    cache.set(_EVERY_COURSE, uuid.uuid4().hex, timeout=None)
 
 
 def content_changed(course_id) -> None:
