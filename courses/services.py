@@ -117,42 +117,38 @@ def record_course_visit(*, user, course, now=None) -> datetime | None:
     A view more than VISIT_GAP after the last one starts a new visit, and the last one's time becomes the point
     the marks count from. The row is written only when its last view is more than VISIT_SEEN_EVERY old: a
     student going back and forth between the lessons and the syllabus costs no write (the visit's end is known
-    to that precision). On Postgres one statement (an upsert that returns the row, written or not).
+    to that precision). One statement: an upsert that returns the row (on Postgres, without writing it then).
     """
     now = now or timezone.now()
     table = connection.ops.quote_name(CourseVisit._meta.db_table)
-    # Postgres and SQLite (3.35+) both speak INSERT … ON CONFLICT … WHERE … RETURNING; in SET, the table's name
-    # is the row as it was.
-    upsert = (
+    # Postgres and SQLite (3.35+) both speak INSERT … ON CONFLICT … RETURNING; in SET, the table's name is the
+    # row as it was. The last view moves forward only, and only once it is VISIT_SEEN_EVERY old.
+    insert = (
         f"INSERT INTO {table} (user_id, course_id, last_seen_at, previous_visit_at) VALUES (%s, %s, %s, NULL) "
         f"ON CONFLICT (user_id, course_id) DO UPDATE SET "
         f"previous_visit_at = CASE WHEN {table}.last_seen_at < %s THEN {table}.last_seen_at "
         f"ELSE {table}.previous_visit_at END, "
-        f"last_seen_at = excluded.last_seen_at "
-        f"WHERE {table}.last_seen_at < %s "
-        f"RETURNING previous_visit_at"
     )
     field = CourseVisit._meta.get_field("last_seen_at")
     now_value, gap_start, seen_before = (
         field.get_db_prep_value(value, connection) for value in (now, now - VISIT_GAP, now - VISIT_SEEN_EVERY)
     )
-    params = [user.pk, course.pk, now_value, gap_start, seen_before]
-    where = f"FROM {table} WHERE user_id = %s AND course_id = %s"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Not written (seen a moment ago, or a view out of order): the row as it is answers.
+            # Not written when seen a moment ago (or for a view out of order): the row as it is answers.
             cursor.execute(
-                f"WITH seen AS ({upsert}) SELECT previous_visit_at FROM seen "
-                f"UNION ALL SELECT previous_visit_at {where} AND NOT EXISTS (SELECT 1 FROM seen)",
-                [*params, user.pk, course.pk],
+                f"WITH seen AS ({insert} last_seen_at = excluded.last_seen_at WHERE {table}.last_seen_at < %s "
+                f"RETURNING previous_visit_at) SELECT previous_visit_at FROM seen UNION ALL SELECT previous_visit_at "
+                f"FROM {table} WHERE user_id = %s AND course_id = %s AND NOT EXISTS (SELECT 1 FROM seen)",
+                [user.pk, course.pk, now_value, gap_start, seen_before, user.pk, course.pk],
             )
-            row = cursor.fetchone()
-        else:
-            cursor.execute(upsert, params)
-            row = cursor.fetchone()
-            if row is None:
-                cursor.execute(f"SELECT previous_visit_at {where}", [user.pk, course.pk])
-                row = cursor.fetchone()
+        else:  # SQLite writes the row as it was when nothing changes (no data-modifying WITH there)
+            cursor.execute(
+                f"{insert} last_seen_at = CASE WHEN {table}.last_seen_at < %s THEN excluded.last_seen_at "
+                f"ELSE {table}.last_seen_at END RETURNING previous_visit_at",
+                [user.pk, course.pk, now_value, gap_start, seen_before],
+            )
+        row = cursor.fetchone()
     previous = row[0] if row else None
     if isinstance(previous, str):  # SQLite answers raw SQL with text, in UTC
         previous = parse_datetime(previous)
