@@ -1,6 +1,6 @@
 """Saving or deleting course content gives the course a new content version (courses/content.py)."""
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from .content import content_changed
@@ -23,6 +23,17 @@ def course_saved(sender, instance, signal, **kwargs):
 @receiver([post_save, post_delete], sender=FAQEntry)
 def part_saved(sender, instance, **kwargs):
     content_changed(instance.course_id)
+
+
+@receiver(pre_save, sender=Section)
+@receiver(pre_save, sender=Lesson)
+def part_moving(sender, instance, **kwargs):
+    """A section (or lesson) moved to another course leaves its old course's pages too."""
+    if instance.pk is None:
+        return
+    was = sender.objects.filter(pk=instance.pk).values_list("course_id", flat=True).first()
+    if was is not None and was != instance.course_id:
+        content_changed(was)
 
 
 @receiver([post_save, post_delete], sender=Resource)

@@ -226,3 +226,14 @@ def test_a_lesson_opens_when_its_moment_passes_without_any_change(client, big):
 
     assert f'href="{lesson.get_absolute_url()}"' in client.get(home_url(run.course)).content.decode()
     assert client.get(lesson.get_absolute_url()).status_code == 200
+
+
+def test_a_section_moved_to_another_course_leaves_the_old_course_home(client, big):
+    run, sections, lessons, _ = big
+    assert "Part 4" in client.get(home_url(run.course)).content.decode()  # built and cached
+
+    moved = sections[3]
+    moved.course = CourseFactory()
+    moved.save()
+
+    assert "Part 4" not in client.get(home_url(run.course)).content.decode()
