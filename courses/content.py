@@ -1,91 +1,142 @@
 """A course's content version: it changes whenever something its pages show is saved or deleted.
 
-What is built once for every visitor (the syllabus PDF) is cached under the version, so a change in the admin
-shows at once and nothing needs to know which cached things to delete. Saves of the course's own models bump
-it (courses/signals.py); the enrollment app bumps it for runs, tiers and release dates.
+What is built once for every visitor (the syllabus PDF, the outline of a run, a lesson's body) is cached under
+the version, so a change in the admin shows at once and nothing needs to know which cached things to delete.
+Saves of the course's own models bump it (courses/signals.py); the enrollment app bumps it for runs, tiers,
+release dates and announcements.
 """
 
+import threading
 import uuid
-from contextvars import ContextVar
 
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import transaction
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
 
-from .models import Course
+# Built things live in the cache for a day at most: a new version makes them unused long before.
+BUILT_SECONDS = 24 * 3600
 
-# A backstop for a change made without save() (a queryset update): it shows within this time.
-CACHED_SECONDS = 3600
+
+_EVERY_COURSE = "course-content:all"
 
 
 def _key(course_id) -> str:
     return f"course-content:{course_id}"
 
 
-# The versions a request has read, so that it reads each once (ContentVersions middleware); None outside requests.
-_read_in_request: ContextVar[dict | None] = ContextVar("content_versions", default=None)
+# The versions read during the request being answered: one cache read per course and request, however many
+# things its page reads under the version (None outside a request: a task or a command reads the cache).
+_request = threading.local()
 
 
-def content_version(course_id) -> str:
-    """Return the course's current content version (one cache read, once per request)."""
-    memo = _read_in_request.get()
-    if memo is not None and course_id in memo:
-        return memo[course_id]
-    version = cache.get(_key(course_id))
-    if version is None:
-        cache.add(_key(course_id), uuid.uuid4().hex, timeout=None)
-        version = cache.get(_key(course_id))
-    if memo is not None:
-        memo[course_id] = version
+@receiver(request_started)
+def _request_started(**kwargs):
+    _request.versions = {}
+
+
+@receiver(request_finished)
+def _request_finished(**kwargs):
+    _request.versions = None
+
+
+def content_version(course_id) -> str | None:
+    """Return the course's current content version (one cache read a request); None while the cache is down.
+
+    It joins the course's own version and the one of all courses, which every migration renews (a data
+    migration writes without the signals that renew a course's).
+    """
+    versions = getattr(_request, "versions", None)
+    if versions is not None and course_id in versions:
+        return versions[course_id]
+    keys = [_EVERY_COURSE, _key(course_id)]
+    found = cache.get_many(keys)
+    if len(found) < 2:
+        for key in keys:
+            if key not in found:
+                cache.add(key, uuid.uuid4().hex, timeout=None)
+        found = cache.get_many(keys)
+    version = f"{found[keys[0]]}.{found[keys[1]]}" if len(found) == 2 else None
+    if versions is not None and version is not None:
+        versions[course_id] = version
     return version
+
+
+@receiver(post_migrate)
+def every_content_changed(**kwargs) -> None:
+    """Give every course a new content version: nothing cached before is used (after migrations)."""
+    versions = getattr(_request, "versions", None)
+    if versions is not None:
+        versions.clear()
+    cache.set(_EVERY_COURSE, uuid.uuid4().hex, timeout=None)
 
 
 def content_changed(course_id) -> None:
     """Give the course a new content version: everything cached under the old one is no longer used."""
-    version = uuid.uuid4().hex
-    cache.set(_key(course_id), version, timeout=None)
-    memo = _read_in_request.get()
-    if memo is not None:
-        memo[course_id] = version
+    if course_id is None:
+        return
+    _new_version(course_id)
+    # Inside a transaction (the admin saves in one), a page built between this and the commit reads the old
+    # rows and would keep them under the new version: once the change is committed, a second version makes
+    # that copy unused too.
+    transaction.on_commit(lambda: _new_version(course_id), robust=True)
 
 
-class ContentVersions:
-    """Middleware: a request reads each course's content version once, and sees one version throughout."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        token = _read_in_request.set({})
-        try:
-            return self.get_response(request)
-        finally:
-            _read_in_request.reset(token)
+def _new_version(course_id) -> None:
+    versions = getattr(_request, "versions", None)
+    if versions is not None:
+        versions.pop(course_id, None)
+    cache.set(_key(course_id), uuid.uuid4().hex, timeout=None)
 
 
-def cached(key: str, build, timeout=CACHED_SECONDS):
-    """Return the cached value under key, building and caching it first if it is not there."""
-    value = cache.get(key)
-    if value is None:
+_MISSING = object()
+
+
+class _Memo:
+    """A small per-process store of built things, each with the version it was built for (first in, first out)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: dict = {}
+        self.lock = threading.Lock()
+
+    def get(self, key, version):
+        entry = self.items.get(key)
+        return entry[1] if entry is not None and entry[0] == version else _MISSING
+
+    def put(self, key, version, value):
+        with self.lock:
+            self.items.pop(key, None)
+            while len(self.items) >= self.size:
+                self.items.pop(next(iter(self.items)))
+            self.items[key] = (version, value)
+
+
+_memos: dict[str, _Memo] = {}
+
+
+def built(key: str, build, *, version: str | None, memo_size: int = 64):
+    """Return `build()` for this content version, built once per version: kept in the cache (shared by the
+    web processes) and in this process, so a warm page reads only the version.
+
+    `key` names the thing and what it depends on besides the course's content (a run, a time zone…), and
+    starts with its kind (the part before the first ":" picks the process store, of `memo_size` entries).
+    Without a version (the cache is down) it is built for this request only. Never put one user's data here.
+    """
+    if version is None:
+        return build()
+    memo = _memos.get(kind := key.partition(":")[0])
+    if memo is None:
+        memo = _memos.setdefault(kind, _Memo(memo_size))
+    value = memo.get(key, version)
+    if value is not _MISSING:
+        return value
+    entry = cache.get(key)
+    if entry is not None and entry[0] == version:
+        value = entry[1]
+    else:
         value = build()
-        cache.set(key, value, timeout)
+        cache.set(key, (version, value), BUILT_SECONDS)
+    memo.put(key, version, value)
     return value
-
-
-def _course_key(slug) -> str:
-    return f"course-by-slug:{slug}"
-
-
-def course_by_slug(slug):
-    """Return the course with this slug (published or not), or None: from the cache, which every save empties."""
-    key = _course_key(slug)
-    course = cache.get(key)
-    if course is None:
-        course = Course.objects.filter(slug=slug).first()
-        if course is None:
-            return None
-        cache.set(key, course, CACHED_SECONDS)
-    return course
-
-
-def course_changed(*slugs) -> None:
-    """Forget the cached courses at these addresses (after a save, a delete or a new slug)."""
-    cache.delete_many([_course_key(slug) for slug in slugs if slug])

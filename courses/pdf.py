@@ -15,7 +15,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import ListFlowable, ListItem, Paragraph, SimpleDocTemplate, Spacer
 
-from .selectors import sections_with_lessons
+from .outline import sections_with_lessons
 
 # DejaVu Sans (vendored in courses/fonts with its license) covers Latin, Greek, Cyrillic and more: the
 # PDF's built-in Helvetica knows Latin-1 only and prints "Łódź" as black boxes. Embedded as a subset.

@@ -33,6 +33,8 @@ WATCHED_SHARE = 0.9
 # Views of the course home this close together are one visit: going back and forth between the lessons and
 # the syllabus keeps the "new" marks; they clear at the next visit.
 VISIT_GAP = timedelta(minutes=30)
+# A view this soon after the recorded last one writes nothing (record_course_visit).
+VISIT_SEEN_EVERY = timedelta(minutes=1)
 
 
 def set_lesson_completed(*, user, lesson: Lesson, completed: bool, now=None) -> LessonProgress:
@@ -54,10 +56,27 @@ def set_lesson_completed(*, user, lesson: Lesson, completed: bool, now=None) -> 
 def record_lesson_opened(*, user, lesson: Lesson, now=None) -> LessonProgress:
     """Return the student's progress of the lesson, recording the first time they opened it (the dashboard counts
     openings). Opening it again changes nothing: where to continue follows what the student did, not what they saw.
+
+    On Postgres one statement, which writes only the first time: insert the row unless it exists, and return the
+    row either way.
     """
-    progress, _ = LessonProgress.objects.get_or_create(
-        user=user, lesson=lesson, defaults={"updated_at": now or timezone.now()}
-    )
+    now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(LessonProgress._meta.db_table)
+        columns = "id, user_id, lesson_id, completed_at, video_position, furthest_position, updated_at"
+        # The SELECT sees the table as it was when the statement began: the row if it existed, else nothing,
+        # and then the CTE's new row.
+        sql = (
+            f"WITH opened AS (INSERT INTO {table} (user_id, lesson_id, video_position, furthest_position, updated_at) "
+            f"VALUES (%s, %s, 0, 0, %s) ON CONFLICT (user_id, lesson_id) DO NOTHING RETURNING {columns}) "
+            f"SELECT {columns} FROM opened "
+            f"UNION ALL SELECT {columns} FROM {table} WHERE user_id = %s AND lesson_id = %s"
+        )
+        found = list(LessonProgress.objects.raw(sql, [user.pk, lesson.pk, now, user.pk, lesson.pk]))
+        if found:
+            return found[0]
+        # Created by a request that committed after this statement began: it is there now.
+    progress, _ = LessonProgress.objects.get_or_create(user=user, lesson=lesson, defaults={"updated_at": now})
     return progress
 
 
@@ -95,28 +114,42 @@ def record_video_position(
 def record_course_visit(*, user, course, now=None) -> datetime | None:
     """Record a view of the course home; return the end of the previous visit (None: the first visit).
 
-    One statement (an upsert that returns the row), so that the course home costs one query more: a view
-    more than VISIT_GAP after the last one starts a new visit, and the last one's time becomes the point the
-    marks count from.
+    A view more than VISIT_GAP after the last one starts a new visit, and the last one's time becomes the point
+    the marks count from. The row is written only when its last view is more than VISIT_SEEN_EVERY old: a
+    student going back and forth between the lessons and the syllabus costs no write (the visit's end is known
+    to that precision). One statement: an upsert that returns the row (on Postgres, without writing it then).
     """
     now = now or timezone.now()
     table = connection.ops.quote_name(CourseVisit._meta.db_table)
-    # Postgres and SQLite (3.35+) both speak INSERT … ON CONFLICT … RETURNING; in SET, the table's name is
-    # the row as it was.
-    sql = (
+    # Postgres and SQLite (3.35+) both speak INSERT … ON CONFLICT … RETURNING; in SET, the table's name is the
+    # row as it was. The last view moves forward only, and only once it is VISIT_SEEN_EVERY old.
+    insert = (
         f"INSERT INTO {table} (user_id, course_id, last_seen_at, previous_visit_at) VALUES (%s, %s, %s, NULL) "
         f"ON CONFLICT (user_id, course_id) DO UPDATE SET "
         f"previous_visit_at = CASE WHEN {table}.last_seen_at < %s THEN {table}.last_seen_at "
         f"ELSE {table}.previous_visit_at END, "
-        f"last_seen_at = CASE WHEN {table}.last_seen_at < excluded.last_seen_at THEN excluded.last_seen_at "
-        f"ELSE {table}.last_seen_at END "
-        f"RETURNING previous_visit_at"
     )
     field = CourseVisit._meta.get_field("last_seen_at")
-    values = [field.get_db_prep_value(value, connection) for value in (now, now - VISIT_GAP)]
+    now_value, gap_start, seen_before = (
+        field.get_db_prep_value(value, connection) for value in (now, now - VISIT_GAP, now - VISIT_SEEN_EVERY)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, course.pk, values[0], values[1]])
-        (previous,) = cursor.fetchone()
+        if connection.vendor == "postgresql":
+            # Not written when seen a moment ago (or for a view out of order): the row as it is answers.
+            cursor.execute(
+                f"WITH seen AS ({insert} last_seen_at = excluded.last_seen_at WHERE {table}.last_seen_at < %s "
+                f"RETURNING previous_visit_at) SELECT previous_visit_at FROM seen UNION ALL SELECT previous_visit_at "
+                f"FROM {table} WHERE user_id = %s AND course_id = %s AND NOT EXISTS (SELECT 1 FROM seen)",
+                [user.pk, course.pk, now_value, gap_start, seen_before, user.pk, course.pk],
+            )
+        else:  # SQLite writes the row as it was when nothing changes (no data-modifying WITH there)
+            cursor.execute(
+                f"{insert} last_seen_at = CASE WHEN {table}.last_seen_at < %s THEN excluded.last_seen_at "
+                f"ELSE {table}.last_seen_at END RETURNING previous_visit_at",
+                [user.pk, course.pk, now_value, gap_start, seen_before],
+            )
+        row = cursor.fetchone()
+    previous = row[0] if row else None
     if isinstance(previous, str):  # SQLite answers raw SQL with text, in UTC
         previous = parse_datetime(previous)
     if previous is not None and timezone.is_naive(previous):

@@ -3,21 +3,19 @@
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from .content import content_changed, course_changed
+from .content import content_changed
 from .models import Choice, Course, FAQEntry, Lesson, Question, Quiz, Resource, Section
-
-
-@receiver(pre_save, sender=Course)
-def course_saving(sender, instance, **kwargs):
-    """A course that moves to a new slug is forgotten at its old address too."""
-    if instance.pk:
-        course_changed(Course.objects.filter(pk=instance.pk).values_list("slug", flat=True).first())
+from .selectors import forget_slug, remember_slug
 
 
 @receiver([post_save, post_delete], sender=Course)
-def course_saved(sender, instance, **kwargs):
-    course_changed(instance.slug)
+def course_saved(sender, instance, signal, **kwargs):
     content_changed(instance.pk)
+    # Which course a slug names (selectors.course_by_slug): a renamed course's old slug is found stale there.
+    if signal is post_delete:
+        forget_slug(instance)
+    else:
+        remember_slug(instance)
 
 
 @receiver([post_save, post_delete], sender=Section)
@@ -25,6 +23,17 @@ def course_saved(sender, instance, **kwargs):
 @receiver([post_save, post_delete], sender=FAQEntry)
 def part_saved(sender, instance, **kwargs):
     content_changed(instance.course_id)
+
+
+@receiver(pre_save, sender=Section)
+@receiver(pre_save, sender=Lesson)
+def part_moving(sender, instance, **kwargs):
+    """A section (or lesson) moved to another course leaves its old course's pages too."""
+    if instance.pk is None:
+        return
+    was = sender.objects.filter(pk=instance.pk).values_list("course_id", flat=True).first()
+    if was is not None and was != instance.course_id:
+        content_changed(was)
 
 
 @receiver([post_save, post_delete], sender=Resource)

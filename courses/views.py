@@ -11,6 +11,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
@@ -31,15 +32,19 @@ from enrollment.models import Enrollment
 from enrollment.releases import schedule_for, schedules_for
 from enrollment.selectors import enrollments_of, latest_enrollment, offered_run
 
-from .content import cached, content_version, course_by_slug
+from .content import built, content_version
 from .files import serve_file
 from .models import Course, FAQEntry, Lesson, LessonProgress, Quiz, QuizAttempt, Resource
+from .outline import OUTLINE_IN_FULL, Outline, Player, outline_for
 from .pdf import syllabus_pdf
 from .quizzes import best_and_latest, quiz_after, quiz_questions, review
 from .selectors import (
     CourseProgress,
+    course_by_slug,
     course_outline,
+    lesson_of,
     player_for,
+    previous_course_visit,
     progress_in_courses,
     syllabus_for,
 )
@@ -51,6 +56,8 @@ from .services import (
     set_lesson_completed,
     submit_quiz,
 )
+from .templatetags.player_tags import section_lessons
+from .templatetags.syllabus_tags import section_rows
 from .video import content_sources
 
 MARKED_COMPLETE = "Lesson marked complete."
@@ -211,9 +218,10 @@ def _landing_about(course, run) -> str:
     the same for every visitor in a zone, so built once per content version, run and zone.
     """
     zone = timezone.get_current_timezone_name()
-    return cached(
-        f"landing-about:{course.pk}:{content_version(course.pk)}:{run.pk if run else 0}:{zone}",
+    return built(
+        f"landing-about:{course.pk}:{run.pk if run else 0}:{zone}",
         lambda: _render_landing_about(course, run),
+        version=content_version(course.pk),
     )
 
 
@@ -269,6 +277,34 @@ def syllabus_download(request, slug):
     return response
 
 
+def _outline(access) -> Outline:
+    """The course's outline for the run whose dates apply to the viewer (the access policy's), built once per
+    content version and run."""
+    course, run = access.course, access.run
+    return outline_for(
+        course,
+        run_id=run.pk if run else None,
+        opens_at=lambda lesson: access.releases.opens_at(lesson),  # read only when the outline is built
+        version=content_version(course.pk),
+    )
+
+
+def _expanded(request, outline, *, around) -> set[int] | None:
+    """The ids of the sections whose lessons a page shows at once, or None for all of them (a small course).
+
+    A large course shows the section of `around` (the lesson to continue with, or the current one; else the
+    first section) and the one asked for with `?section=` (the link a collapsed section's heading is without
+    script); static/js/outline.js loads the others' on demand.
+    """
+    if outline.lesson_count <= OUTLINE_IN_FULL:
+        return None
+    expanded = {around.section_id} if around is not None else {outline.sections[0].id}
+    asked = request.GET.get("section", "")
+    if asked.isascii() and asked.isdigit() and len(asked) < 19:
+        expanded.add(int(asked))
+    return expanded
+
+
 def course_home(request, slug):
     course = course_or_404(request, slug)
     access = course_access(request.user, course)
@@ -277,12 +313,14 @@ def course_home(request, slug):
         return refuse(request, decision, course=course)
     marks_since = record_course_visit(user=request.user, course=course, now=access.at)
     syllabus = syllabus_for(
-        course, user=request.user, at=access.at, opens_at=access.releases.opens_at, marks_since=marks_since
+        course, user=request.user, at=access.at, opens_at=None, marks_since=marks_since, outline=_outline(access)
     )
     context = {
         "course": course,
         "access": access,
         "syllabus": syllabus,
+        "expanded": _expanded(request, syllabus.outline, around=syllabus.continue_lesson),
+        "fragment_prefix": reverse("courses:home_section", args=[course.slug, 0]).removesuffix("0/"),
         "forum": access.forum(),
         "office_hours": access.office_hours(),
         "announcements": announcements.for_course_home(access),
@@ -294,6 +332,24 @@ def course_home(request, slug):
         ),
     }
     return render(request, "courses/course_home.html", context)
+
+
+def course_home_section(request, slug, section_id):
+    """The lessons of one section of the course home, as the page shows them (static/js/outline.js loads a
+    collapsed section's here): for whoever may see the course home."""
+    course = course_or_404(request, slug)
+    access = course_access(request.user, course)
+    decision = access.course_home()
+    if not decision:
+        return refuse(request, decision, course=course)
+    outline = _outline(access)
+    if outline.section(section_id) is None:
+        raise Http404("No such section.")
+    marks_since = previous_course_visit(user=request.user, course=course)
+    syllabus = syllabus_for(course, user=request.user, at=access.at, opens_at=None, marks_since=marks_since,
+                            outline=outline)  # fmt: skip
+    item = next(item for item in syllabus.sections if item.section.id == section_id)
+    return HttpResponse(section_rows(item, staff=access.is_staff))
 
 
 @require_POST
@@ -313,10 +369,32 @@ def announcement_dismiss(request, slug, pk):
 
 
 def _lesson_or_404(request, slug, lesson_slug):
-    lessons = Lesson.objects.select_related("course", "section")
-    lesson = get_object_or_404(lessons, course__slug=slug, slug=lesson_slug)
-    _visible_or_404(request, lesson.course)
+    """Return the lesson at this address (its course and section loaded) if the user may see its course, else 404."""
+    course = course_or_404(request, slug)
+    lesson = lesson_of(course, lesson_slug)
+    if lesson is None:
+        raise Http404("No such lesson.")
     return lesson
+
+
+def _lesson_content(lesson) -> str:
+    """The lesson's transcript, body and reading list, rendered once per content version: the same for everyone
+    who may open the lesson."""
+
+    def render_content():
+        full = Lesson.objects.get(pk=lesson.pk)  # with the body and transcript lesson_of leaves out
+        context = {
+            "course": lesson.course,
+            "lesson": full,
+            "resources": list(full.resources.all()),
+            "transcript": full.transcript_lines,
+            "embedded": full.embed() is not None,
+        }
+        return mark_safe(render_to_string("courses/_lesson_content.html", context))  # noqa: S308 - a template's
+
+    return built(
+        f"lesson-content:{lesson.pk}", render_content, version=content_version(lesson.course_id), memo_size=256
+    )
 
 
 def linked_moment(request) -> int | None:
@@ -327,24 +405,17 @@ def linked_moment(request) -> int | None:
     return int(value) if int(value) < 24 * 3600 else None
 
 
-def _player(request, access, lesson):
+def _player(request, access, lesson) -> Player:
     """The outline around the lesson, with the lessons this viewer may open by the access policy."""
     return player_for(
         access.course,
         lesson,
         user=request.user,
         at=access.at,
-        opens_at=access.releases.opens_at,
+        opens_at=None,
         may_open=access.may_open(),
+        outline=_outline(access),
     )
-
-
-def _quiz_after_in_outline(player):
-    """The published quiz of the current lesson's section when the lesson is the section's last, else None."""
-    for section in player.syllabus.sections:
-        if section.lessons and section.lessons[-1] is player.current:
-            return section.quiz
-    return None
 
 
 def lesson_detail(request, slug, lesson_slug):
@@ -360,7 +431,6 @@ def lesson_detail(request, slug, lesson_slug):
     elif request.user.is_authenticated:
         progress = record_lesson_opened(user=request.user, lesson=lesson)
     player = _player(request, access, lesson)
-    section_quiz = _quiz_after_in_outline(player)
     linked = linked_moment(request)
     position = linked if linked is not None else (int(progress.video_position) if progress else 0)
     context = {
@@ -368,20 +438,38 @@ def lesson_detail(request, slug, lesson_slug):
         "lesson": lesson,
         "access": access,
         "progress": progress,
-        "resources": list(lesson.resources.all()),
+        "lesson_content": _lesson_content(lesson),
         "player": player,
         "previous": player.previous,
         "next": player.next,
-        "section_quiz": section_quiz,
+        "section_quiz": player.section_quiz,
+        "expanded": _expanded(request, player.syllabus.outline, around=player.current),
+        "fragment_prefix": reverse("courses:lesson_outline_section", args=[course.slug, lesson.slug, 0]).removesuffix(
+            "0/"
+        ),
         "embed": lesson.embed(start=position),
         "resume_at": position,
         "linked_at": linked,
-        "transcript": lesson.transcript_lines,
     }
     response = render(request, "courses/lesson_detail.html", context)
     media_sources = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"]
     response._csp_replace = content_sources(lesson, context["embed"], media_sources=media_sources)  # its host only
     return response
+
+
+def lesson_outline_section(request, slug, lesson_slug, section_id):
+    """The lessons of one section of the outline beside a lesson (static/js/outline.js loads a collapsed
+    section's here): for whoever may open the lesson."""
+    lesson = _lesson_or_404(request, slug, lesson_slug)
+    access = course_access(request.user, lesson.course)
+    decision = access.lesson(lesson)
+    if not decision:
+        return refuse(request, decision, course=lesson.course, lesson=lesson)
+    player = _player(request, access, lesson)
+    item = next((item for item in player.syllabus.sections if item.section.id == section_id), None)
+    if item is None:
+        raise Http404("No such section.")
+    return HttpResponse(section_lessons(item, player, staff=request.user.is_staff))
 
 
 @require_POST
@@ -415,7 +503,7 @@ def lesson_complete(request, slug, lesson_slug):
     message = NO_LESSON_LEFT
     if player.next_locked is not None:
         when = date_format(timezone.localtime(player.next_locked.opens_at), "j F Y, H:i")
-        message += " " + NEXT_OPENS.format(title=player.next_locked.lesson.title, when=when)
+        message += " " + NEXT_OPENS.format(title=player.next_locked.title, when=when)
     messages.success(request, message)
     if not access.course_home():  # a free preview's reader without a seat
         return redirect(lesson.course)

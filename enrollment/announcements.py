@@ -6,8 +6,9 @@ stays on the course home until that user dismisses it. Emails: see enrollment.an
 """
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
+
+from courses.content import built, content_version
 
 from . import announcement_emails
 from .access import CourseAccess
@@ -52,12 +53,33 @@ def visible_to(access: CourseAccess):
 
 
 def for_course_home(access: CourseAccess) -> list[Announcement]:
-    """The announcements the viewer has not dismissed, newest first: one query whatever their number."""
-    announcements = visible_to(access)
-    if not access.is_authenticated:
+    """The announcements the viewer has not dismissed, newest first: one query whatever their number, none while
+    the viewer's run has none.
+
+    The published announcements are read under the course's content version (a saved announcement changes it);
+    which of them this user dismissed is always asked of the database.
+    """
+    if not access.is_authenticated or not (access.is_staff or access.enrollment is not None):
         return []
-    dismissed = AnnouncementDismissal.objects.filter(announcement=OuterRef("pk"), user=access.user)
-    return list(announcements.exclude(Exists(dismissed)).select_related("run").order_by("-published_at", "-pk"))
+    if not access.course_home():
+        return []
+    # Staff see those of every run of the course, a student those of their enrollment's run (visible_to).
+    scope = {"run__course": access.course} if access.is_staff else {"run_id": access.enrollment.run_id}
+    published = built(
+        f"announcements:{access.course.pk}:{'all' if access.is_staff else access.enrollment.run_id}",
+        lambda: list(
+            Announcement.objects.published().filter(**scope).select_related("run").order_by("-published_at", "-pk")
+        ),
+        version=content_version(access.course.pk),
+    )
+    if not published:
+        return []
+    dismissed = set(
+        AnnouncementDismissal.objects.filter(
+            user=access.user, announcement_id__in=[announcement.pk for announcement in published]
+        ).values_list("announcement_id", flat=True)
+    )
+    return [announcement for announcement in published if announcement.pk not in dismissed]
 
 
 def dismiss(*, user, announcement: Announcement, now=None) -> AnnouncementDismissal:

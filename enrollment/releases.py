@@ -6,11 +6,14 @@ without days is open from the run's start. A run's ReleaseOverride for a lesson 
 gets its own dates, and the next cohort's "coming soon" lessons are in its own future.
 """
 
+import functools
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
+
+from courses.content import built, content_version
 
 from .models import ReleaseOverride, Run
 
@@ -21,10 +24,19 @@ def opens_at(lesson, *, run, override: datetime | None = None) -> datetime | Non
         return override
     if lesson.release_after_days is None:
         return None
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    local_start = run.starts_at.astimezone(zone)
-    day = local_start.date() + timedelta(days=lesson.release_after_days)
-    moment = datetime.combine(day, lesson.release_time or local_start.time(), tzinfo=zone)
+    return _opening(run.starts_at, lesson.release_after_days, lesson.release_time, settings.TIME_ZONE)
+
+
+@functools.lru_cache(maxsize=8192)
+def _opening(starts_at: datetime, days: int, at: time | None, zone_name: str) -> datetime:
+    """The moment `days` after `starts_at` on the calendar of `zone_name`, at `at` (else the start's time of day).
+
+    Remembered: an outline asks it for every lesson of the course on every lesson page.
+    """
+    zone = zoneinfo.ZoneInfo(zone_name)
+    local_start = starts_at.astimezone(zone)
+    day = local_start.date() + timedelta(days=days)
+    moment = datetime.combine(day, at or local_start.time(), tzinfo=zone)
     return moment.astimezone(UTC)
 
 
@@ -46,10 +58,15 @@ class ReleaseSchedule:
 
 
 def schedule_for(run: Run | None) -> ReleaseSchedule:
-    """Return the run's release dates (one query: its overrides)."""
+    """Return the run's release dates (its overrides: one query, then cached under the course's content version,
+    which a saved override or run changes)."""
     if run is None:
         return ReleaseSchedule(run=None)
-    overrides = dict(ReleaseOverride.objects.filter(run=run).values_list("lesson_id", "opens_at"))
+    overrides = built(
+        f"release-overrides:{run.pk}",
+        lambda: dict(ReleaseOverride.objects.filter(run=run).values_list("lesson_id", "opens_at")),
+        version=content_version(run.course_id),
+    )
     return ReleaseSchedule(run=run, overrides=overrides)
 
 

@@ -3,7 +3,7 @@
 from django.db.models import Max
 from django.utils import timezone
 
-from courses.content import cached, content_version
+from courses.content import built, content_version
 
 from .models import Enrollment, Run
 from .window import access_ends_at
@@ -12,7 +12,7 @@ from .window import access_ends_at
 def offered_run(*, course, now=None) -> Run | None:
     """Return the run on sale, with its tiers: the next open run to start, else the latest open one that has started."""
     now = now or timezone.now()
-    runs = cached(f"runs-on-sale:{course.pk}:{content_version(course.pk)}", lambda: _runs_on_sale(course))
+    runs = built(f"runs-on-sale:{course.pk}", lambda: _runs_on_sale(course), version=content_version(course.pk))
     return next((run for run in runs if run.starts_at >= now), runs[-1] if runs else None)
 
 

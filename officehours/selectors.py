@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from courses.content import cached, content_version
+from courses.content import built, content_version
 from courses.models import Course
 from enrollment.access import CourseAccess
 
@@ -129,7 +129,7 @@ def weekly_schedule(run) -> str:
     """
     if run is None:
         return ""
-    return cached(f"weekly-schedule:{run.pk}:{content_version(run.course_id)}", lambda: _weekly_schedule(run))
+    return built(f"weekly-schedule:{run.pk}", lambda: _weekly_schedule(run), version=content_version(run.course_id))
 
 
 def _weekly_schedule(run) -> str:

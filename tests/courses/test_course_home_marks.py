@@ -15,7 +15,7 @@ from django.utils import timezone
 from courses import views
 from courses.admin import CHANGE_NOTE_NEEDED
 from courses.models import CourseVisit, Lesson
-from courses.services import VISIT_GAP, record_course_visit
+from courses.services import VISIT_GAP, VISIT_SEEN_EVERY, record_course_visit
 from tests.factories import (
     EnrollmentFactory,
     LessonFactory,
@@ -139,6 +139,22 @@ def test_recording_a_visit_is_one_statement(scene, django_assert_num_queries):
     assert record_course_visit(user=student, course=course, now=later) == now + timedelta(minutes=5)
     # A view out of order (an older clock) never moves the last view back.
     record_course_visit(user=student, course=course, now=now)
+    assert CourseVisit.objects.get(user=student).last_seen_at == later
+
+
+def test_a_view_a_moment_after_the_last_one_writes_nothing(scene):
+    course, _, _, student = scene
+    now = timezone.now()
+    long_ago = now - VISIT_GAP - timedelta(hours=1)
+    record_course_visit(user=student, course=course, now=long_ago)
+    assert record_course_visit(user=student, course=course, now=now) == long_ago
+
+    soon = now + VISIT_SEEN_EVERY - timedelta(seconds=1)
+    assert record_course_visit(user=student, course=course, now=soon) == long_ago  # the same visit
+    assert CourseVisit.objects.get(user=student).last_seen_at == now  # not written
+
+    later = now + VISIT_SEEN_EVERY + timedelta(seconds=1)
+    assert record_course_visit(user=student, course=course, now=later) == long_ago
     assert CourseVisit.objects.get(user=student).last_seen_at == later
 
 

@@ -14,7 +14,16 @@ from PIL import Image
 
 from courses.models import IMAGE_ALT_NEEDED, Course, LessonProgress
 from courses.templatetags.course_format import duration
-from tests.factories import CourseFactory, LessonFactory, RunFactory, SectionFactory, StaffFactory, TierFactory
+from tests.factories import (
+    CourseFactory,
+    LessonFactory,
+    QuizAttemptFactory,
+    QuizFactory,
+    RunFactory,
+    SectionFactory,
+    StaffFactory,
+    TierFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +208,20 @@ def test_the_course_home_charts_progress_per_section_with_each_bar_labelled(clie
     assert labels == ["1. Basics 3 of 5 lessons", "2. Scaling 0 of 2 lessons"]
     assert '<rect class="bar-done" width="60" height="6"/>' in chart
     assert "<title>3 of 5 lessons</title>" in chart
+
+
+def test_the_chart_counts_lessons_only_when_the_sections_quiz_is_passed_too(client, started_course):
+    course, lessons, student = started_course
+    for lesson in lessons[5:]:  # the whole second section
+        LessonProgress.objects.create(user=student, lesson=lesson, completed_at=timezone.now())
+    QuizAttemptFactory(user=student, quiz=QuizFactory(section=lessons[5].section))
+
+    content = client.get(reverse("courses:home", args=[course.slug])).content.decode()
+
+    chart = content[content.index('data-testid="progress-chart"') :]
+    assert "<title>2 of 2 lessons</title>" in chart  # the passed quiz is not a third lesson
+    assert '<rect class="bar-done" width="100" height="6"/>' in chart
+    assert "3 of 3 done (100%)" in content  # the section's card counts it as one more item done
 
 
 def test_a_course_home_with_no_open_lesson_says_when_the_first_opens_and_what_to_do_meanwhile(

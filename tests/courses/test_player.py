@@ -171,13 +171,17 @@ def test_lesson_page_with_outline_costs_a_fixed_number_of_queries(client, django
     _, large_lesson = build_course("large-course", sections=40, lessons_per_section=25, student=student)
     client.force_login(student)
     small = count_queries(client, small_lesson.get_absolute_url())
-    # The page before the outline cost 10; the outline adds the student's progress rows, its section quizzes one
-    # query (the published quizzes with the student's passes are asked together with the syllabus' own).
-    assert small <= 12
+    # The outline is cached per content version and run; the student's ticks are one query (their passed quizzes
+    # one more when the course has published ones).
+    assert small <= 6
     client.get(large_lesson.get_absolute_url())
     with django_assert_max_num_queries(small):
         response = client.get(large_lesson.get_absolute_url())
-    assert response.content.decode().count('class="outline-lesson') == 1000
+    content = response.content.decode()
+    # A large course's outline lists the lessons of the current lesson's section; the 39 others are headings
+    # that load theirs on demand (test_outline_sections.py).
+    assert content.count('class="outline-lesson') == 25
+    assert content.count('class="section-toggle"') == 40
 
 
 # The 90 % rule: the server completes a lesson once the furthest point reached is 90 % of the video.

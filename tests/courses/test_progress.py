@@ -3,11 +3,13 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from courses.models import LessonProgress
-from courses.services import record_video_position, set_lesson_completed
+from courses.services import record_lesson_opened, record_video_position, set_lesson_completed
 from courses.views import MARKED_COMPLETE, MARKED_INCOMPLETE
 from tests.factories import LessonFactory, SectionFactory
 
@@ -148,3 +150,24 @@ def test_opening_a_lesson_records_the_first_opening_only(client, student, lesson
         None,
         0,
     )
+
+
+def test_opening_a_lesson_again_writes_nothing_and_returns_the_students_row(lesson, student, on_postgres):
+    first = record_lesson_opened(user=student, lesson=lesson)
+    set_lesson_completed(user=student, lesson=lesson, completed=True)
+    record_video_position(user=student, lesson=lesson, seconds=42)
+
+    with CaptureQueriesContext(connection) as queries:
+        again = record_lesson_opened(user=student, lesson=lesson)
+
+    assert len(queries) == 1
+    assert again.pk == first.pk and again.video_position == 42 and again.completed_at is not None
+    row = LessonProgress.objects.get(pk=first.pk)
+    assert again.updated_at == row.updated_at
+
+
+def test_the_first_opening_is_one_statement_too(lesson, student, on_postgres, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        progress = record_lesson_opened(user=student, lesson=lesson)
+    assert LessonProgress.objects.get(user=student, lesson=lesson).pk == progress.pk
+    assert (progress.completed_at, progress.video_position, progress.furthest_position) == (None, 0, 0)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from courses.content import every_content_changed
 from courses.models import Lesson
 from enrollment.models import ReleaseOverride, Run
 from enrollment.releases import schedule_for
@@ -19,6 +20,7 @@ def migrate(targets):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(targets)
+    every_content_changed()  # as `manage.py migrate` does (post_migrate): the rows changed without signals
     return executor.loader.project_state(targets).apps
 
 
