@@ -106,7 +106,10 @@ def deliver_queued(*, limit=None) -> int:
                         continue
                     try:
                         message = build_message(
-                            shared.adopt(row), sections=shared.sections(row), links=shared.links(row)
+                            shared.adopt(row),
+                            sections=shared.sections(row),
+                            links=shared.links(row),
+                            stencils=shared.stencils,
                         )
                     except DatabaseError:
                         raise
@@ -134,6 +137,7 @@ class _Shared:
         self.objects = {}
         self.sections_by_course = {}
         self.links_by_course = {}
+        self.stencils = {}
 
     def adopt(self, row: SentEmail) -> SentEmail:
         enrollment = row.enrollment
@@ -217,12 +221,39 @@ def email_links(course) -> dict:
     }
 
 
-def build_message(row: SentEmail, *, sections, links=None, now=None) -> EmailMultiAlternatives:
+def build_message(row: SentEmail, *, sections, links=None, stencils=None, now=None) -> EmailMultiAlternatives:
     """Render the email of one row in the student's own time zone, with text and HTML parts.
 
     `sections`: course_sections(); `links`: email_links(), when the caller keeps them for many emails.
+    `stencils`: a dict the caller keeps for many emails, to render each pre-launch email once per run, tier,
+    zone and the rest of what is not the student's own (see mail.Stencil) instead of once per student.
     """
     now = now or timezone.now()
+    subject, context, zone = _email_of(row, sections=sections, links=links, now=now)
+    headers = {"X-Courseweb-Email": f"{row.kind}:{row.pk}"}
+    user = context["user"]
+    if stencils is None or row.kind != SentEmail.Kind.PRELAUNCH:
+        return mail.render(row.kind, to=user.email, subject=subject, context=context, zone=zone, headers=headers)
+    # The student's own strings; the rest of the email is the same for everyone with the same key.
+    personal = {"first_name": user.first_name, "email": user.email}
+    same = ("run", "tier", "has_started", "access_ends_at", "has_password")
+    key = (row.kind, subject, str(zone), *(context[name] for name in same), *map(bool, personal.values()))
+    if key not in stencils:
+        # A student made of holes and nothing else (no one's data in a shared email); no enrollment, no payment.
+        stand_in = type(user)(**{name: mail.hole(name) if value else "" for name, value in personal.items()})
+        shared = {**context, "user": stand_in, "enrollment": None}
+        try:
+            stencils[key] = mail.Stencil(row.kind, subject=subject, context=shared, zone=zone)
+        except ValueError:
+            logger.exception("The %s email cannot be rendered once for many students", row.kind)
+            stencils[key] = None
+    if stencils[key] is None:
+        return mail.render(row.kind, to=user.email, subject=subject, context=context, zone=zone, headers=headers)
+    return stencils[key].message(to=user.email, values=personal, headers=headers)
+
+
+def _email_of(row: SentEmail, *, sections, links, now):
+    """The subject, template context and zone of one row's email."""
     enrollment = row.enrollment
     user, run, course, tier = enrollment.user, enrollment.run, enrollment.run.course, enrollment.tier
     zone = mail.recipient_zone(user)
@@ -251,8 +282,7 @@ def build_message(row: SentEmail, *, sections, links=None, now=None) -> EmailMul
         "amount": format_amount(payment.amount_total, payment.currency) if payment else "",
         "paid_at": timezone.localtime(payment.paid_at or payment.created_at, zone) if payment else None,
     }
-    return mail.render(row.kind, to=user.email, subject=subject, context=context, zone=zone,
-                       headers={"X-Courseweb-Email": f"{row.kind}:{row.pk}"})  # fmt: skip
+    return subject, context, zone
 
 
 def deliver_extensions() -> int:
