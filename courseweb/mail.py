@@ -171,14 +171,16 @@ class Stencil:
         """The message to one recipient, the holes filled with their `values` (a str for every hole's name)."""
         message = _message(to=to, subject=self.subject, text=_fill(self.text, values), html=_fill(self.html, values),
                            headers=headers, message_id=message_id)  # fmt: skip
-        raw = self._raw_bytes(message, values)
+        to = _sanitize_address(to)
+        raw = self._raw_bytes(message, values, to=to)
         if raw is not None:
             message.__class__ = _Prebuilt
             message.raw = raw
+            message.envelope = (_sanitize_address(message.from_email), [to])
         return message
 
-    def _raw_bytes(self, message, values) -> bytes | None:
-        personal = {"To": sanitize_address(message.to[0], settings.DEFAULT_CHARSET), **message.extra_headers}
+    def _raw_bytes(self, message, values, *, to) -> bytes | None:
+        personal = {"To": to, **message.extra_headers}
         personal.setdefault("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME))
         personal.setdefault("Message-ID", make_msgid(domain=DNS_NAME))
         names = tuple(personal)
@@ -239,9 +241,13 @@ class _Cut(list):
 
 
 class _Prebuilt(EmailMultiAlternatives):
-    """A stencil's message with its MIME bytes made: message() gives them without building the MIME tree again."""
+    """A stencil's message with its MIME bytes made: message() gives them without building the MIME tree again.
+
+    `envelope`: (from, [to]) as Django's SMTP backend would give them to smtplib, for Batch to hand over directly.
+    """
 
     raw = b""
+    envelope = None
 
     def message(self):
         return _PrebuiltMIME(self.raw, super().message)
@@ -265,6 +271,17 @@ class _PrebuiltMIME:
 
     def __getitem__(self, name):
         return self.__getattr__("__getitem__")(name)
+
+
+# An address that sanitize_address() gives back as it is (plain ASCII, no name, no quoting): most of them.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+
+
+def _sanitize_address(address):
+    """sanitize_address(), without parsing the plain addresses (once per email, it was much of the cost of one)."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address
+    return sanitize_address(address, settings.DEFAULT_CHARSET)
 
 
 def _header_hole(name):
@@ -384,13 +401,22 @@ class Batch:
     def _hand_over(self, message):
         """Send; reconnect once if the server ended the session (many cap messages per session)."""
         try:
-            self.connection.send_messages([message])
+            self._send_one(message)
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as error:
             if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421:
                 raise
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.connection.close()
             self.connection.open()
+            self._send_one(message)
+
+    def _send_one(self, message):
+        smtp = getattr(self.connection, "connection", None)
+        if getattr(message, "envelope", None) and isinstance(smtp, smtplib.SMTP):
+            # A stencil's message (see Stencil): its bytes and envelope are made; what Django's SMTP backend
+            # would do with it comes down to this call.
+            smtp.sendmail(*message.envelope, message.raw)
+        else:
             self.connection.send_messages([message])
 
 

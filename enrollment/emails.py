@@ -8,11 +8,12 @@ go out. The only possible repeat is the one message that was being handed to the
 instant a worker was killed (accepted by the server, not yet committed as sent).
 """
 
+import contextlib
 import logging
 from datetime import timedelta
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -25,8 +26,11 @@ from .models import Enrollment, Extension, Run, SentEmail
 
 logger = logging.getLogger(__name__)
 
-# Rows read per query while delivering; each is then claimed on its own.
+# Rows read per query while delivering, then claimed CLAIM_SIZE at a time (each still marked on its own).
 QUEUED_PAGE_SIZE = 100
+CLAIM_SIZE = 20
+# The first key of the advisory locks that claim SentEmail rows (the second is the row id): a number of our own.
+CLAIM_LOCK = 0x5E17E3A1
 # A run whose start is longer ago than this gets no pre-launch sweep (late enrolments get theirs at once).
 PRELAUNCH_SWEEP_GRACE = timedelta(days=7)
 SUBJECTS = {
@@ -73,18 +77,22 @@ def queue_due_prelaunch(*, now=None) -> int:
 
 
 def deliver_queued(*, limit=None) -> int:
-    """Send queued emails over one SMTP connection, each in a transaction of its own. Return how many were sent.
+    """Send queued emails over one SMTP connection; mark each sent the moment the server took it. Return how many.
 
     One pass over the queue in id order: read a page of queued rows with what their emails need, then
-    claim each row (SELECT … FOR UPDATE SKIP LOCKED, if still queued), send it, and mark it sent in the
-    transaction that holds the claim. A row another worker holds is passed by, a row it has sent is no
-    longer queued, and a worker that dies rolls its claim back: after a restart (or at the next sweep)
-    the rest go out. The SMTP connection opens at the first email, so an empty sweep does not connect.
-    An address refused for good is skipped; a message rejected or malformed stays queued (see mail.Batch).
-    Errors that may pass (server unreachable, 4xx) propagate and leave the row queued: retry the batch.
+    claim them CLAIM_SIZE at a time (see _claim: an advisory lock on each row still queued, held by this
+    database session, skipping the rows another worker holds) and, one by one, send each and mark it sent
+    in a commit of its own right after the SMTP server's "250". A row another worker holds is passed by,
+    a row it has sent is no longer queued, and a worker that dies loses its session and with it its
+    claims: after a restart (or at the next sweep) the rest go out. Only the one email the server had
+    taken when a worker was killed, not yet marked, can go twice. The SMTP connection opens at the first
+    email, so an empty sweep does not connect. An address refused for good is skipped; a message rejected
+    or malformed stays queued (see mail.Batch). Errors that may pass (server unreachable, 4xx) propagate
+    and leave the row queued: retry the batch.
 
-    What is the same for many emails (a course's sections, its run's office hours, the links) is read or
-    built once per pass; each mark commits without waiting for the disk (mail.commit_without_waiting_for_disk).
+    What is the same for many emails (a course's sections, its run's office hours, the links, the email
+    itself but for the student's own strings) is read or built once per pass; each mark commits without
+    waiting for the disk (see mail.commit_without_waiting_for_disk).
     """
     after = 0  # the pass's position; a row that fails to render is left queued and not tried again this pass
     shared = _Shared()
@@ -93,37 +101,41 @@ def deliver_queued(*, limit=None) -> int:
             page = list(_queued_page(after=after))
             if not page:
                 break
-            for row in page:
+            for start in range(0, len(page), CLAIM_SIZE):
                 if limit is not None and batch.sent >= limit:
                     break
-                after = row.pk
-                with transaction.atomic():
-                    enrollment_status = _claim(row)
-                    if enrollment_status is None:
-                        continue  # another worker holds it, or it is not queued any more
-                    if enrollment_status != Enrollment.Status.ACTIVE:
-                        _mark(row, SentEmail.Status.SKIPPED)
-                        continue
-                    try:
-                        message = build_message(
-                            shared.adopt(row),
-                            sections=shared.sections(row),
-                            links=shared.links(row),
-                            stencils=shared.stencils,
-                        )
-                    except DatabaseError:
-                        raise
-                    except Exception:
-                        # One row that cannot be rendered must not hold up the rest of the queue.
-                        logger.exception("Could not render the %s email of enrollment %s", row.kind, row.enrollment_id)
-                        continue
-                    handed = batch.send(message)
-                    if handed is mail.Handed.SENT:
-                        _mark(row, SentEmail.Status.SENT)
-                    elif handed is mail.Handed.REFUSED:
-                        _mark(row, SentEmail.Status.SKIPPED)
-                    # Rejected or malformed: the row stays queued, the batch goes on.
+                rows = page[start : start + CLAIM_SIZE]
+                after = rows[-1].pk
+                with _claim(rows) as claimed:
+                    for row in rows:
+                        if limit is not None and batch.sent >= limit:
+                            break
+                        if row.pk in claimed:
+                            _deliver(row, claimed[row.pk], batch=batch, shared=shared)
     return batch.sent
+
+
+def _deliver(row: SentEmail, enrollment_status: str, *, batch: mail.Batch, shared) -> None:
+    """Send one claimed row's email and mark it (sent, or skipped when it is not wanted any more)."""
+    if enrollment_status != Enrollment.Status.ACTIVE:
+        _mark(row, SentEmail.Status.SKIPPED)
+        return
+    try:
+        message = build_message(
+            shared.adopt(row), sections=shared.sections(row), links=shared.links(row), stencils=shared.stencils
+        )
+    except DatabaseError:
+        raise
+    except Exception:
+        # One row that cannot be rendered must not hold up the rest of the queue.
+        logger.exception("Could not render the %s email of enrollment %s", row.kind, row.enrollment_id)
+        return
+    handed = batch.send(message)
+    if handed is mail.Handed.SENT:
+        _mark(row, SentEmail.Status.SENT)
+    elif handed is mail.Handed.REFUSED:
+        _mark(row, SentEmail.Status.SKIPPED)
+    # Rejected or malformed: the row stays queued, the batch goes on.
 
 
 class _Shared:
@@ -160,17 +172,17 @@ class _Shared:
 
 
 def _mark(row: SentEmail, status: str) -> None:
-    """Set the claimed row's status (and sent_at when sent); its commit does not wait for the disk."""
+    """Set a claimed row's status (and sent_at when sent), committed at once without waiting for the disk."""
     row.status = status
     if status == SentEmail.Status.SENT:
         row.sent_at = timezone.now()
-    mail.commit_without_waiting_for_disk()
-    # One UPDATE by hand: the ORM's save() costs several times the statement, once per email.
+    # One statement by hand, in one round trip: the ORM's save() costs several times it, once per email.
+    sql = f"UPDATE {_SENT_EMAIL} SET status = %s, sent_at = %s WHERE id = %s"
+    if connection.vendor == "postgresql":
+        # Its own transaction (autocommit), and see mail.commit_without_waiting_for_disk for why this is safe.
+        sql = f"SET LOCAL synchronous_commit TO OFF; {sql}"
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_SENT_EMAIL} SET status = %s, sent_at = %s WHERE id = %s",
-            [row.status, row.sent_at, row.pk],
-        )
+        cursor.execute(sql, [row.status, row.sent_at, row.pk])
 
 
 def _queued_page(*, after):
@@ -186,23 +198,54 @@ _SENT_EMAIL = connection.ops.quote_name(SentEmail._meta.db_table)
 _ENROLLMENT = connection.ops.quote_name(Enrollment._meta.db_table)
 
 
-def _claim(row: SentEmail) -> str | None:
-    """Lock the row if it is still queued and no other transaction holds it; return its enrollment's status.
+@contextlib.contextmanager
+def _claim(rows):
+    """Claim the rows still queued that no other worker holds; yield {row id: its enrollment's status}.
 
-    Return None when the row is taken or done. Call inside the transaction that sends the email.
+    A claim is a Postgres advisory lock (CLAIM_LOCK, the row id), held by this database session until the
+    block ends — not a row lock, which the commit of the first mark would release. A worker that dies
+    loses its session, so its claims go with it. The rows are read again once locked, so that one another
+    worker sent and released in between is not sent twice. Elsewhere (SQLite, one process) nothing is
+    locked. Call outside a transaction, so that each mark inside commits at once.
     """
-    # By hand, as _mark: the ORM's query costs several times the statement. Only the email row is locked.
-    lock = ""
-    if connection.features.has_select_for_update_skip_locked:
-        lock = connection.ops.for_update_sql(skip_locked=True, of=("s",))
+    ids = [row.pk for row in rows]
+    queued = [SentEmail.Status.QUEUED]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.id, e.status FROM {_SENT_EMAIL} s JOIN {_ENROLLMENT} e ON e.id = s.enrollment_id"
+                f" WHERE s.id IN ({', '.join(['%s'] * len(ids))}) AND s.status = %s",
+                [*ids, *queued],
+            )
+            yield dict(cursor.fetchall())
+        return
     with connection.cursor() as cursor:
+        # MATERIALIZED: only the queued rows are tried, never one the WHERE would drop after locking it.
         cursor.execute(
-            f"SELECT e.status FROM {_SENT_EMAIL} s JOIN {_ENROLLMENT} e ON e.id = s.enrollment_id"
-            f" WHERE s.id = %s AND s.status = %s {lock}",
-            [row.pk, SentEmail.Status.QUEUED],
+            f"WITH queued AS MATERIALIZED (SELECT s.id, e.status FROM {_SENT_EMAIL} s"
+            f" JOIN {_ENROLLMENT} e ON e.id = s.enrollment_id WHERE s.id = ANY(%s) AND s.status = %s)"
+            f" SELECT id, status FROM queued WHERE pg_try_advisory_lock(%s, (id %% 2147483648)::int)",
+            [ids, *queued, CLAIM_LOCK],
         )
-        claimed = cursor.fetchone()
-    return claimed and claimed[0]
+        locked = dict(cursor.fetchall())
+    try:
+        if locked:
+            with connection.cursor() as cursor:
+                # A statement of its own sees what others committed before we held the lock.
+                cursor.execute(
+                    f"SELECT id FROM {_SENT_EMAIL} WHERE id = ANY(%s) AND status = %s", [list(locked), *queued]
+                )
+                still = {pk for (pk,) in cursor.fetchall()}
+            yield {pk: status for pk, status in locked.items() if pk in still}
+        else:
+            yield {}
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, (id %% 2147483648)::int) FROM unnest(%s::bigint[]) AS id",
+                    [CLAIM_LOCK, list(locked)],
+                )
 
 
 def course_sections(course):
