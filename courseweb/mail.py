@@ -133,7 +133,7 @@ def _message(*, to, subject, text, html, headers, message_id):
 # A personal value's place in a stencil. Its marks are private-use characters, which no template or title writes;
 # the "&" inside shows whether the template escaped the value there (the HTML part) or not (the text part).
 _HOLE = "\ue000{}&\ue001"
-_HOLES = re.compile("\ue000(\\w+)(&amp;|&)\ue001")
+_HOLES = re.compile("\ue000([a-z0-9_]+)(&amp;|&)\ue001")
 _MARKS = re.compile("[\ue000\ue001]")
 
 
@@ -142,7 +142,9 @@ MAX_HEADER_LINE = 78
 
 
 def hole(name: str) -> str:
-    """The stand-in for one recipient's own string `name` when rendering a Stencil."""
+    """The stand-in for one recipient's own string `name` (lower-case letters, digits, _) when rendering a Stencil."""
+    if not re.fullmatch("[a-z0-9_]+", name):
+        raise ValueError(f"Not a name for a hole: {name!r}")
     return _HOLE.format(name)
 
 
