@@ -168,6 +168,7 @@ class Stencil:
         text, html = _render_parts(template, subject=self.subject, context=context, zone=zone)
         self.text, self.html = _cut(text), _cut(html)
         self.raw = {}  # the header names -> the MIME text with holes (_cut), or None where it cannot be reused
+        self.sender = None  # the envelope's sender, made once
 
     def message(self, *, to: str, values: dict, headers=None, message_id: str | None = None) -> EmailMultiAlternatives:
         """The message to one recipient, the holes filled with their `values` (a str for every hole's name)."""
@@ -178,7 +179,9 @@ class Stencil:
         if raw is not None:
             message.__class__ = _Prebuilt
             message.raw = raw
-            message.envelope = (_sanitize_address(message.from_email), [to])
+            if self.sender is None:
+                self.sender = _sanitize_address(message.from_email)
+            message.envelope = (self.sender, [to])
         return message
 
     def _raw_bytes(self, message, values, *, to) -> bytes | None:
@@ -374,14 +377,19 @@ class Batch:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.connection.close()
 
-    def send(self, message) -> Handed:
-        """Hand one message to the SMTP server; return what became of it (see the class docstring)."""
+    def send(self, message, *, meanwhile=None) -> Handed:
+        """Hand one message to the SMTP server; return what became of it (see the class docstring).
+
+        `meanwhile`: work to do while the server takes a stencil's message, between the data handed over and
+        its answer (making the next message, say). It runs at most once and may not run at all (another kind
+        of message, or the send failed before): it must not send anything, nor raise.
+        """
         if not self.opened:
             self.connection.open()
             self.opened = True
         recipient = ", ".join(message.to)
         try:
-            self._hand_over(message)
+            self._hand_over(message, meanwhile)
         except smtplib.SMTPRecipientsRefused as error:
             if any(code < 500 for code, _ in error.recipients.values()):
                 raise  # refused for now: retry later
@@ -400,26 +408,71 @@ class Batch:
         self.sent += 1
         return Handed.SENT
 
-    def _hand_over(self, message):
+    def _hand_over(self, message, meanwhile):
         """Send; reconnect once if the server ended the session (many cap messages per session)."""
         try:
-            self._send_one(message)
+            self._send_one(message, meanwhile)
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as error:
             if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code != 421:
                 raise
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self.connection.close()
             self.connection.open()
-            self._send_one(message)
+            self._send_one(message, None)
 
-    def _send_one(self, message):
+    def _send_one(self, message, meanwhile):
         smtp = getattr(self.connection, "connection", None)
         if getattr(message, "envelope", None) and isinstance(smtp, smtplib.SMTP):
             # A stencil's message (see Stencil): its bytes and envelope are made; what Django's SMTP backend
-            # would do with it comes down to this call.
-            smtp.sendmail(*message.envelope, message.raw)
+            # would do with it comes down to smtplib's sendmail.
+            _sendmail(smtp, *message.envelope, message.raw, meanwhile=meanwhile)
         else:
             self.connection.send_messages([message])
+
+
+def _sendmail(smtp: smtplib.SMTP, from_address: str, to_addresses: list, data: bytes, *, meanwhile=None):
+    """smtplib's SMTP.sendmail (the same commands, answers and errors), with `meanwhile()` done while the
+    server takes the data: the time it spends on a message is no longer lost to the sender."""
+    if meanwhile is None or not all(address.isascii() for address in [from_address, *to_addresses]):
+        return smtp.sendmail(from_address, to_addresses, data)
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, answer = smtp.mail(from_address, options)
+    if code != 250:
+        _end_or_reset(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, answer, from_address)
+    refused = {}
+    for address in to_addresses:
+        code, answer = smtp.rcpt(address)
+        if code not in (250, 251):
+            refused[address] = (code, answer)
+        if code == 421:
+            smtp.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(to_addresses):
+        _end_or_reset(smtp, 0)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    smtp.putcmd("data")
+    code, answer = smtp.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, answer)
+    data = re.sub(rb"(?m)^\.", b"..", data)  # as smtplib: a line that starts with "." gets another
+    smtp.send(data + (b"" if data.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+    meanwhile()
+    code, answer = smtp.getreply()
+    if code != 250:
+        _end_or_reset(smtp, code)
+        raise smtplib.SMTPDataError(code, answer)
+    return refused
+
+
+def _end_or_reset(smtp, code):
+    """As smtplib after a refusal: close on 421 (the server is ending the session), else RSET (if it still listens)."""
+    if code == 421:
+        smtp.close()
+    else:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 class OutboxStatus(models.TextChoices):

@@ -107,30 +107,40 @@ def deliver_queued(*, limit=None) -> int:
                 rows = page[start : start + CLAIM_SIZE]
                 after = rows[-1].pk
                 with _claim(rows) as claimed:
-                    for row in rows:
+                    due = [row for row in rows if row.pk in claimed]
+                    for at, row in enumerate(due):
                         if limit is not None and batch.sent >= limit:
                             break
-                        if row.pk in claimed:
-                            _deliver(row, claimed[row.pk], batch=batch, shared=shared)
+                        following = due[at + 1] if at + 1 < len(due) else None
+                        _deliver(row, claimed, batch=batch, shared=shared, following=following)
     return batch.sent
 
 
-def _deliver(row: SentEmail, enrollment_status: str, *, batch: mail.Batch, shared) -> None:
-    """Send one claimed row's email and mark it (sent, or skipped when it is not wanted any more)."""
-    if enrollment_status != Enrollment.Status.ACTIVE:
+def _deliver(row: SentEmail, claimed: dict, *, batch: mail.Batch, shared, following=None) -> None:
+    """Send one claimed row's email and mark it (sent, or skipped when it is not wanted any more).
+
+    While the SMTP server takes it, the email of the `following` claimed row is made (see Batch.send).
+    """
+    if claimed[row.pk] != Enrollment.Status.ACTIVE:
         _mark(row, SentEmail.Status.SKIPPED)
         return
-    try:
-        message = build_message(
-            shared.adopt(row), sections=shared.sections(row), links=shared.links(row), stencils=shared.stencils
-        )
-    except DatabaseError:
-        raise
-    except Exception:
-        # One row that cannot be rendered must not hold up the rest of the queue.
-        logger.exception("Could not render the %s email of enrollment %s", row.kind, row.enrollment_id)
-        return
-    handed = batch.send(message)
+    message = shared.made.pop(row.pk, None)
+    if message is None:
+        try:
+            message = shared.message(row)
+        except DatabaseError:
+            raise
+        except Exception:
+            # One row that cannot be rendered must not hold up the rest of the queue.
+            logger.exception("Could not render the %s email of enrollment %s", row.kind, row.enrollment_id)
+            return
+
+    def make_the_following():
+        if following is not None and claimed[following.pk] == Enrollment.Status.ACTIVE:
+            with contextlib.suppress(Exception):  # made (and its error logged) in its turn instead
+                shared.made[following.pk] = shared.message(following)
+
+    handed = batch.send(message, meanwhile=make_the_following)
     if handed is mail.Handed.SENT:
         _mark(row, SentEmail.Status.SENT)
     elif handed is mail.Handed.REFUSED:
@@ -150,6 +160,11 @@ class _Shared:
         self.sections_by_course = {}
         self.links_by_course = {}
         self.stencils = {}
+        self.made = {}  # row id -> its message, made ahead while the server took the one before
+
+    def message(self, row: SentEmail) -> EmailMultiAlternatives:
+        self.adopt(row)
+        return build_message(row, sections=self.sections(row), links=self.links(row), stencils=self.stencils)
 
     def adopt(self, row: SentEmail) -> SentEmail:
         enrollment = row.enrollment

@@ -167,6 +167,27 @@ def test_stencilled_emails_reach_the_smtp_server_as_the_rendered_ones(email_temp
         ]
 
 
+def test_work_done_while_the_server_takes_a_message_runs_once_and_changes_no_answer(email_templates, smtp):
+    stencil = mail.Stencil("hello", subject="Hi", context={"name": mail.hole("name"), "when": datetime.now(UTC)})
+    to = addresses(7)
+    smtp.unknown_recipients = {to[1]}  # refused at RCPT: the data never goes, nor does the work
+    smtp.rejected_content = {to[3]}  # rejected after the data: the work was done meanwhile
+    smtp.max_per_session = 4  # the last is answered 421 after its data: sent again on a new connection
+    done = []
+
+    with mail.Batch() as batch:
+        results = [
+            batch.send(stencil.message(to=address, values={"name": "Ana"}), meanwhile=lambda a=address: done.append(a))
+            for address in to
+        ]
+
+    assert results == [mail.Handed.SENT, mail.Handed.REFUSED, mail.Handed.SENT, mail.Handed.REJECTED,
+                       mail.Handed.SENT, mail.Handed.SENT, mail.Handed.SENT]  # fmt: skip
+    assert done == [to[0], to[2], to[3], to[4], to[5], to[6]]  # once each, never for the refused address
+    assert received(smtp) == [to[0], to[2], to[4], to[5], to[6]] and smtp.sessions == 2
+    assert all(message.get_content_type() == "multipart/alternative" for message in smtp.messages)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The batch sender over a real SMTP server
 
