@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 # Rows read per query while delivering, then claimed CLAIM_SIZE at a time (each still marked on its own).
 QUEUED_PAGE_SIZE = 100
-CLAIM_SIZE = 20
+CLAIM_SIZE = 50
 # The first key of the advisory locks that claim SentEmail rows (the second is the row id): a number of our own.
 CLAIM_LOCK = 0x5E17E3A1
 # A run whose start is longer ago than this gets no pre-launch sweep (late enrolments get theirs at once).
