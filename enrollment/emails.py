@@ -79,11 +79,12 @@ def queue_due_prelaunch(*, now=None) -> int:
         return queue(enrollments=list(missing), kind=SentEmail.Kind.PRELAUNCH, now=now)
     # One INSERT … SELECT, in id order as queue() (two sweeps at once wait for each other, not deadlock):
     # reading the ids and inserting them as models took more of a sweep than sending some hundred emails.
-    select, params = missing.query.sql_with_params()
+    missing_sql, params = missing.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_SENT_EMAIL} (enrollment_id, kind, status, queued_at)"
-            f" SELECT missing.id, %s, %s, %s FROM ({select}) AS missing (id) ORDER BY missing.id ON CONFLICT DO NOTHING",
+            f" SELECT missing.id, %s, %s, %s FROM ({missing_sql}) AS missing (id)"
+            " ORDER BY missing.id ON CONFLICT DO NOTHING",
             [SentEmail.Kind.PRELAUNCH, SentEmail.Status.QUEUED, now, *params],
         )
         return cursor.rowcount
