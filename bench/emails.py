@@ -412,8 +412,9 @@ def print_email_table(report: EmailReport):
         print(f"pre-launch emails/s through the worker ÷ smtplib loop emails/s: {worker_rate / baseline:.3f}")
     for line in (
         "seconds: median of the rounds. Worker: from sending the task to the last row marked sent; it queues the",
-        "rows, then for each email claims its row (FOR UPDATE SKIP LOCKED), renders the text and HTML parts in the",
-        "student's zone, hands it to SMTP and marks it sent, one transaction per email. smtplib: the send loop only.",
+        "rows, claims them 50 at a time (advisory locks that die with its connection), renders each email once per",
+        "run, tier and zone and fills in the student's own strings, hands it to SMTP and marks it sent in a commit",
+        "of its own right after the server's 250. smtplib: the send loop only.",
         "received: messages the sink got in all rounds (emails × rounds when none is sent twice); sessions: SMTP",
         "connections in one round (1: one connection per batch). CPU: share of one core over the measured time.",
     ):

@@ -4,6 +4,8 @@ The batch tests hand real messages to a real SMTP server on 127.0.0.1 (the aiosm
 can end sessions early, refuse addresses for good, reject messages and fail for now.
 """
 
+import email
+import email.policy
 import smtplib
 import zoneinfo
 from datetime import UTC, datetime
@@ -98,6 +100,92 @@ def test_a_message_id_is_the_same_for_the_same_row_and_its_own_for_every_other(e
     assert first != mail.message_id("officehours-change", 7, "2030-01-02T12:00:00+00:00")  # a row id reused later
     rendered = mail.render("hello", to="ana@example.com", subject="Hi", context={"name": "Ana"}, message_id=first)
     assert rendered.message()["Message-ID"] == first
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stencils: one render for many recipients
+
+
+def rendered_and_stencilled(name, *, to="ana@example.com", zone=None):
+    """The same email made both ways: rendered for this recipient, and filled in from a stencil."""
+    when = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+    rendered = mail.render("hello", to=to, subject="Hi", context={"name": name, "when": when}, zone=zone,
+                           headers={"X-Courseweb-Email": "hello:1"})  # fmt: skip
+    stencil = mail.Stencil("hello", subject="Hi", context={"name": mail.hole("name"), "when": when}, zone=zone)
+    stencilled = stencil.message(to=to, values={"name": name}, headers={"X-Courseweb-Email": "hello:1"})
+    return rendered, stencilled
+
+
+def as_sent(message):
+    """What a mail program reads of a message: its headers that do not change per send, and each part decoded."""
+    parsed = email.message_from_bytes(message.message().as_bytes(linesep="\r\n"), policy=email.policy.default)
+    headers = {name: str(parsed[name]) for name in ("Subject", "From", "To", "X-Courseweb-Email", "MIME-Version")}
+    parts = [
+        (part.get_content_type(), part["Content-Transfer-Encoding"], part.get_content()) for part in parsed.iter_parts()
+    ]
+    return headers, parts
+
+
+@pytest.mark.parametrize("name", ["Ana", "Ana <b>&\"'", "Zoë 🎓", ""])
+def test_a_stencilled_email_is_the_one_rendered_for_the_recipient(email_templates, name):
+    rendered, stencilled = rendered_and_stencilled(name, zone=zoneinfo.ZoneInfo("Asia/Tokyo"))
+
+    assert stencilled.subject == rendered.subject and stencilled.to == rendered.to
+    assert stencilled.body == rendered.body  # the text part as it is,
+    assert stencilled.alternatives == rendered.alternatives  # the HTML part escaped, as the template does
+    assert as_sent(stencilled) == as_sent(rendered)
+
+
+def test_a_stencilled_email_to_an_address_that_needs_encoding_is_still_the_same(email_templates):
+    rendered, stencilled = rendered_and_stencilled("Ana", to="ana@bücher.example")
+
+    assert as_sent(stencilled) == as_sent(rendered)
+
+
+def test_a_stencil_refuses_a_template_that_changes_a_personal_value(email_templates, tmp_path):
+    (tmp_path / "templates" / "email" / "shout.txt").write_text("{{ name|upper }}\n")
+    (tmp_path / "templates" / "email" / "shout.html").write_text("<p>{{ name }}</p>\n")
+
+    with pytest.raises(ValueError):
+        mail.Stencil("shout", subject="Hi", context={"name": mail.hole("name")})
+
+
+def test_stencilled_emails_reach_the_smtp_server_as_the_rendered_ones(email_templates, smtp):
+    names = ["Ana", "Bo <i>", "Zoë"]
+    with mail.Batch() as batch:
+        for name in names:
+            for made in rendered_and_stencilled(name, to=f"{len(name)}@example.com"):
+                assert batch.send(made) is mail.Handed.SENT
+
+    assert batch.sent == 6 and smtp.sessions == 1
+    for rendered, stencilled in zip(smtp.messages[::2], smtp.messages[1::2], strict=True):
+        for header in ("Subject", "From", "To", "X-Courseweb-Email"):
+            assert stencilled[header] == rendered[header]
+        assert stencilled["Message-ID"] != rendered["Message-ID"] and stencilled["Date"]
+        assert [part.get_content() for part in stencilled.iter_parts()] == [
+            part.get_content() for part in rendered.iter_parts()
+        ]
+
+
+def test_work_done_while_the_server_takes_a_message_runs_once_and_changes_no_answer(email_templates, smtp):
+    stencil = mail.Stencil("hello", subject="Hi", context={"name": mail.hole("name"), "when": datetime.now(UTC)})
+    to = addresses(7)
+    smtp.unknown_recipients = {to[1]}  # refused at RCPT: the data never goes, nor does the work
+    smtp.rejected_content = {to[3]}  # rejected after the data: the work was done meanwhile
+    smtp.max_per_session = 4  # the last is answered 421 after its data: sent again on a new connection
+    done = []
+
+    with mail.Batch() as batch:
+        results = [
+            batch.send(stencil.message(to=address, values={"name": "Ana"}), meanwhile=lambda a=address: done.append(a))
+            for address in to
+        ]
+
+    assert results == [mail.Handed.SENT, mail.Handed.REFUSED, mail.Handed.SENT, mail.Handed.REJECTED,
+                       mail.Handed.SENT, mail.Handed.SENT, mail.Handed.SENT]  # fmt: skip
+    assert done == [to[0], to[2], to[3], to[4], to[5], to[6]]  # once each, never for the refused address
+    assert received(smtp) == [to[0], to[2], to[4], to[5], to[6]] and smtp.sessions == 2
+    assert all(message.get_content_type() == "multipart/alternative" for message in smtp.messages)
 
 
 # ---------------------------------------------------------------------------------------------------------

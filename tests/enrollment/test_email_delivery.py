@@ -6,10 +6,13 @@ They need Postgres (SKIP LOCKED) and Redis, and commit their rows (transactional
 workers see them.
 """
 
+import email
+import email.policy
 import smtplib
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
@@ -131,6 +134,25 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(workers, 
     assert batch.repeated <= batch.still_queued  # only the one the server had taken when the worker died, unconfirmed
 
 
+def test_a_worker_killed_beside_another_leaves_its_claims_to_it_and_repeats_at_most_one(workers, smtp_sink):
+    run, tier = due_run()
+    addresses = enroll_many(300, run=run, tier=tier)
+    assert emails.queue_due_prelaunch() == 300
+    smtp_sink.delay = 0.01  # about 3 s for the batch: the kill lands while w1 holds a claim of several rows
+    workers.start("w1", "w2")
+
+    for _ in range(2):
+        deliver_emails.apply_async(queue=workers.queue)
+    workers.wait_until(lambda: len(smtp_sink.messages) >= 100, "100 messages at the SMTP server")
+    workers.kill("w1")
+    deliver_emails.apply_async(queue=workers.queue)  # the next sweep, on the worker still alive
+    workers.wait_until(lambda: sent_count() == 300, "300 emails marked sent by the other worker")
+
+    received = [message["To"] for message in settle(smtp_sink)]
+    assert set(received) == addresses
+    assert len(received) - len(set(received)) <= 1
+
+
 def test_retried_delivery_after_a_temporary_smtp_failure_sends_the_rest_once(workers, smtp_sink):
     run, tier = due_run()
     addresses = enroll_many(60, run=run, tier=tier)
@@ -228,6 +250,52 @@ def test_a_server_that_rejects_every_message_stops_the_batch(smtp_settings, smtp
     assert SentEmail.objects.filter(status=SentEmail.Status.QUEUED).count() == 6
 
 
+def advisory_claims_held():
+    """The claims (advisory locks) this test's database session holds."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_a_row_another_worker_has_claimed_is_passed_by_and_goes_once_released(on_postgres, smtp_settings, smtp_sink):
+    run, tier = due_run()
+    addresses = enroll_many(30, run=run, tier=tier)
+    emails.queue_due_prelaunch()
+    held = SentEmail.objects.order_by("pk")[12]
+    other_worker = connections.create_connection("default")
+    try:
+        with other_worker.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [emails.CLAIM_LOCK, held.pk])
+
+        assert emails.deliver_queued() == 29
+        assert held.enrollment.user.email not in recipients(smtp_sink)
+        held.refresh_from_db()
+        assert held.status == SentEmail.Status.QUEUED
+    finally:
+        other_worker.close()  # its session ends, and its claim with it
+
+    assert emails.deliver_queued() == 1
+    assert sorted(recipients(smtp_sink)) == sorted(addresses)
+
+
+@pytest.mark.django_db
+def test_a_pass_ends_holding_no_claim_when_it_succeeds_or_fails(on_postgres, smtp_settings, smtp_sink):
+    run, tier = due_run()
+    enroll_many(45, run=run, tier=tier)
+    emails.queue_due_prelaunch()
+    first_three = SentEmail.objects.order_by("pk").values_list("enrollment__user__email", flat=True)[:3]
+    smtp_sink.rejected_content = set(first_three)  # three in a row rejected: the server refuses everything
+
+    with pytest.raises(smtplib.SMTPDataError):
+        emails.deliver_queued()
+    assert advisory_claims_held() == 0
+
+    smtp_sink.rejected_content = set()
+    assert emails.deliver_queued() == 45
+    assert advisory_claims_held() == 0
+
+
 @pytest.mark.django_db
 def test_a_sweep_with_nothing_to_send_does_not_connect(smtp_settings, smtp_sink):
     assert emails.deliver_queued() == 0
@@ -310,6 +378,44 @@ SCHEDULE = "Office hours: Mondays 08:00 Asia/Jerusalem and Thursdays 18:00 Ameri
 def two_slots(run):
     WeeklySlotFactory(run=run, weekday=3, local_time=time(18, 0), timezone="America/New_York")
     WeeklySlotFactory(run=run, weekday=0, local_time=time(8, 0), timezone="Asia/Jerusalem")
+
+
+@pytest.mark.django_db
+def test_each_prelaunch_email_sent_in_a_batch_is_the_one_rendered_for_that_student_alone(site, mailoutbox):
+    run, tier = due_run(title="Media <&> codecs", office_hours=True)
+    two_slots(run)
+    standard = TierFactory(run=run)
+    students = [
+        (UserFactory(first_name="Ana", timezone="Asia/Tokyo"), tier),
+        (UserFactory(first_name="Bo <i>&\"'", timezone="Asia/Tokyo"), tier),
+        (UserFactory(first_name="", timezone="Asia/Tokyo"), tier),
+        (UserFactory(first_name="Zoë", timezone="Europe/Berlin"), standard),
+        (User.objects.create_user(email="nopass@example.com", password=None, first_name="Ana"), standard),
+        (UserFactory(first_name="Ana", timezone="Asia/Tokyo", email="ana.long." + "x" * 60 + "@example.com"), tier),
+    ]
+    for user, their_tier in students:
+        Enrollment.objects.create(user=user, run=run, tier=their_tier)
+    emails.queue_due_prelaunch()
+
+    assert emails.deliver_queued() == len(students)
+
+    sections = emails.course_sections(run.course)
+    for sent in mailoutbox:
+        row = SentEmail.objects.select_related("enrollment__user", "enrollment__run__course", "enrollment__tier").get(
+            enrollment__user__email=sent.to[0]
+        )
+        alone = emails.build_message(row, sections=sections)
+        assert (sent.subject, sent.to, sent.body, sent.alternatives) == (
+            alone.subject, alone.to, alone.body, alone.alternatives
+        )  # fmt: skip
+        assert decoded_parts(sent) == decoded_parts(alone)
+
+
+def decoded_parts(message):
+    parsed = email.message_from_bytes(message.message().as_bytes(linesep="\r\n"), policy=email.policy.default)
+    return [str(parsed[name]) for name in ("Subject", "To", "X-Courseweb-Email")], [
+        (part.get_content_type(), part["Content-Transfer-Encoding"], part.get_content()) for part in parsed.iter_parts()
+    ]
 
 
 @pytest.mark.django_db
