@@ -1,6 +1,7 @@
 """Reads the forum's pages compose. Each runs a fixed number of queries, whatever the forum's size."""
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.shortcuts import get_object_or_404
 
 from .models import Board, Post, Subscription, Thread, ThreadRead
 from .permissions import may_see_hidden
@@ -16,13 +17,25 @@ def boards_with_counts(*, course, user):
     return list(Board.objects.filter(course=course).annotate(thread_count=Count("threads", filter=visible)))
 
 
-def threads_for_list(*, user, **filters):
-    """Return visible threads, pinned first, with author, answer and the user's read mark annotated."""
-    threads = Thread.objects.visible_to(user).filter(**filters).select_related("author", "lesson", "board")
+def member_name(*, first_name, last_name, pk) -> str:
+    """A member's name for forum pages: never their email address ("Former member" when the account is gone)."""
+    if pk is None:
+        return "Former member"
+    return f"{first_name} {last_name}".strip() or f"Member {pk}"
+
+
+def thread_rows(*, user, board):
+    """Return the board's visible threads, pinned first, as dicts of what a thread list shows: `author_name`,
+    `lesson_title` and, for a logged-in user, `last_read_at` (their read mark). One query a page, whatever the
+    board's size; no model instances (a page of rows is built on every view of the board).
+    """
+    threads = Thread.objects.visible_to(user).filter(board=board)
     if user.is_authenticated:
         last_read = ThreadRead.objects.filter(user=user, thread=OuterRef("pk")).values("last_read_at")[:1]
         threads = threads.annotate(last_read_at=Subquery(last_read))
-    return threads
+    fields = ["id", "title", "author_id", "author__first_name", "author__last_name", "last_post_at", "reply_count",
+              "is_pinned", "is_locked", "is_hidden", "answer_id", "lesson__title"]  # fmt: skip
+    return threads.values(*fields, *(["last_read_at"] if user.is_authenticated else []))
 
 
 def is_unread(thread) -> bool:
@@ -36,6 +49,34 @@ def lesson_threads(*, lesson, user, limit=5):
     return list(
         Thread.objects.visible_to(user).filter(lesson=lesson).select_related("board").order_by("-created_at")[:limit]
     )
+
+
+def thread_for_page(*, course, pk, user) -> Thread:
+    """Return the thread the user may see (else raise Http404), with its board and lesson, and the user's
+    `last_read_at` (None: never opened), `following` and `notified_since_read` annotated (one query).
+    """
+    threads = Thread.objects.visible_to(user).filter(course=course).select_related("board", "lesson")
+    if user.is_authenticated:
+        mark = ThreadRead.objects.filter(user=user, thread=OuterRef("pk")).values("last_read_at")[:1]
+        subscription = Subscription.objects.filter(user=user, thread=OuterRef("pk"))
+        threads = threads.annotate(
+            last_read_at=Subquery(mark),
+            following=Exists(subscription.filter(is_active=True)),
+            notified_since_read=Exists(subscription.filter(notified_since_read=True)),
+        )
+    thread = get_object_or_404(threads, pk=pk)
+    thread.course = course
+    return thread
+
+
+def thread_post_rows(*, thread, user):
+    """Return the thread's posts the user may see, in order, as dicts of what a thread page shows (with the
+    author's names). Slice it for a page: one query, no model instances.
+    """
+    return thread_posts(thread=thread, user=user).values(
+        "id", "author_id", "author__first_name", "author__last_name", "author_is_staff", "body_html", "created_at",
+        "edited_at", "is_hidden", "deleted_at",
+    )  # fmt: skip
 
 
 def thread_posts(*, thread, user):
@@ -55,16 +96,6 @@ def first_unread_post(*, thread, user, last_read_at):
     if last_read_at is not None:
         posts = posts.filter(created_at__gt=last_read_at)
     return posts.first()
-
-
-def read_mark(*, thread, user):
-    """Return how far the user has read the thread (None when never opened)."""
-    return ThreadRead.objects.filter(user=user, thread=thread).values_list("last_read_at", flat=True).first()
-
-
-def is_following(*, thread, user) -> bool:
-    """Return whether the user follows the thread (is emailed about its new posts)."""
-    return Subscription.objects.filter(user=user, thread=thread, is_active=True).exists()
 
 
 def unanswered_threads(*, course, limit=100):

@@ -27,6 +27,16 @@ def member_name(user):
 
 
 @register.filter
+def page_links(page):
+    """The page numbers a pager shows: the first, the last and two each side of the current one, with None
+    for a gap ("…") after the first or before the last. A handful, however many pages there are.
+    """
+    last, current = page.paginator.num_pages, page.number
+    numbers = sorted({1, 2, last - 1, last, *range(current - 2, current + 3)} & set(range(1, last + 1)))
+    return [number if number in {1, last} or abs(number - current) <= 2 else None for number in numbers]
+
+
+@register.filter
 def clock(seconds):
     """12:34 or 1:02:03 for a moment of a video."""
     if seconds is None or seconds == "":
