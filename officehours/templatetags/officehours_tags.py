@@ -1,6 +1,11 @@
 """What other apps' pages and emails say about office hours, composed in their templates."""
 
+from datetime import UTC
+
 from django import template
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.html import format_html
 
 from ..selectors import weekly_schedule
 
@@ -18,3 +23,17 @@ def weekly_schedule_tag(run):
     if not hasattr(run, "_weekly_schedule"):
         run._weekly_schedule = weekly_schedule(run)
     return run._weekly_schedule
+
+
+@register.filter
+def when(session):
+    """A session's time in the viewer's zone, as a <time> with the UTC instant: "Monday 15 January 2027, 09:00–10:00
+    PST". A filter rather than an include: a list of sessions shows one a row.
+    """
+    starts, ends = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
+    return format_html(
+        '<time datetime="{}">{}–{}</time>',
+        f"{session.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
+        format_date(starts, "l j F Y, H:i"),
+        format_date(ends, "H:i T"),
+    )
