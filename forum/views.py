@@ -9,7 +9,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
@@ -149,8 +148,10 @@ def _render_thread(request, course, thread, *, reply_form=None, mark=True, statu
     page = paginator.get_page(page_number)
     posts = [SimpleNamespace(**row) for row in page.object_list]
     if mark and posts:
-        # Read up to the newest post shown: later pages stay unread until opened.
-        seen_to = max(timezone.now(), thread.last_post_at) if not page.has_next() else posts[-1].created_at
+        # Read up to the newest post shown: later pages stay unread until opened. The last page reads the thread
+        # to its last post (hidden ones too), not to "now": a post made meanwhile stays unread, and a second view
+        # of the page writes nothing.
+        seen_to = posts[-1].created_at if page.has_next() else max(posts[-1].created_at, thread.last_post_at)
         if last_read_at is None or seen_to > last_read_at:
             services.mark_read(user=user, thread=thread, at=seen_to,
                                notified_since_read=getattr(thread, "notified_since_read", True))  # fmt: skip
