@@ -10,15 +10,18 @@ is the access policy's, not this app's: the caller passes it as `may_open(lesson
 lesson (its text, its transcript, its reading) is returned. A fixed number of queries, whatever the course's size.
 """
 
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector, SearchVectorField
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Expression, Q
 
 from courseweb.highlight import MARK_END, MARK_START, excerpt, highlight, marked, query_words
 
+from .content import content_version
 from .models import Course, FAQEntry, Lesson, Resource
 from .video import TranscriptLine, parse_transcript
 
@@ -122,15 +125,23 @@ def clean_query(query) -> str:
 
 
 RELEASE_FIELDS = ("id", "pk", "course_id", "release_after_days", "release_time", "is_free_preview")
+ReleaseRow = namedtuple("ReleaseRow", RELEASE_FIELDS)
+RELEASE_ROWS_SECONDS = 3600
 
 
 def refused_lessons(*, course: Course, may_open: Callable[[Lesson], bool]) -> list[int]:
-    """Return the ids of the course's lessons `may_open(lesson)` refuses, in order (one query).
+    """Return the ids of the course's lessons `may_open(lesson)` refuses, in order.
 
     `may_open` is asked of rows carrying the lessons' release fields only (id, pk, course_id, release_after_days,
-    release_time, is_free_preview), not of models: a course of thousands of lessons is asked on every search.
+    release_time, is_free_preview), not of models: a course of thousands of lessons is asked on every search. The
+    rows are cached under the course's content version (a lesson's save gives a new one); the policy is asked anew.
     """
-    rows = Lesson.objects.filter(course=course).order_by("id").values_list(*RELEASE_FIELDS, named=True)
+    key = f"course-release-rows:{course.pk}:{content_version(course.pk)}"
+    rows = cache.get(key)
+    if rows is None:
+        lessons = Lesson.objects.filter(course=course).order_by("id").values_list(*RELEASE_FIELDS)
+        rows = [ReleaseRow._make(row) for row in lessons]
+        cache.set(key, rows, RELEASE_ROWS_SECONDS)
     return [lesson.id for lesson in rows if not may_open(lesson)]
 
 

@@ -132,7 +132,10 @@ def search_hits(*, course, user, query, limit=20):
     user may use the forum at all is the access policy's: ask it before calling this. At most two queries.
     """
     hits, threads = [], set()
-    for post in search_posts(course=course, user=user, query=query)[: limit * 3]:
+    # Only what a hit shows (its thread's title, the snippet made from the body): not the post, thread and author
+    # models whole, for each of up to `limit * 3` posts.
+    found = search_posts(course=course, user=user, query=query).select_related(None).select_related("thread")
+    for post in found.only("id", "body", "thread__id", "thread__title")[: limit * 3]:
         if post.thread_id not in threads:
             threads.add(post.thread_id)
             hits.append(post)
