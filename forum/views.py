@@ -33,6 +33,7 @@ from .selectors import (
     post_position,
     thread_for_page,
     thread_post_rows,
+    thread_posts,
     thread_rows,
 )
 
@@ -94,7 +95,9 @@ def index(request, course, access):
 @forum_view
 def board(request, course, access, board_slug):
     board = get_object_or_404(Board, course=course, slug=board_slug)
-    page = Paginator(thread_rows(user=request.user, board=board), THREADS_PER_PAGE).get_page(request.GET.get("page"))
+    paginator = Paginator(thread_rows(user=request.user, board=board), THREADS_PER_PAGE)
+    paginator.count = Thread.objects.visible_to(request.user).filter(board=board).count()  # without the rows' joins
+    page = paginator.get_page(request.GET.get("page"))
     thread_url = _pk_url("thread", course)
     threads = []
     for row in page.object_list:
@@ -144,6 +147,7 @@ def _render_thread(request, course, thread, *, reply_form=None, mark=True, statu
     user = request.user
     last_read_at = getattr(thread, "last_read_at", None)
     paginator = Paginator(thread_post_rows(thread=thread, user=user), POSTS_PER_PAGE)
+    paginator.count = thread_posts(thread=thread, user=user).count()  # without the rows' join
     page_number = request.GET.get("page") or (paginator.num_pages if reply_form is not None else 1)
     page = paginator.get_page(page_number)
     posts = [SimpleNamespace(**row) for row in page.object_list]

@@ -14,7 +14,7 @@ from tests.factories import CourseFactory, EnrollmentFactory, LessonFactory, Run
 
 pytestmark = pytest.mark.django_db
 
-MAX_QUERIES = 7  # session, user, course, enrollments; board or thread; count; the page of rows
+MAX_QUERIES = 8  # session, user, course, enrollments; board, or thread and its reader's state; count; the rows
 
 
 def build_forum(size, *, student, staff):
