@@ -4,7 +4,7 @@ from datetime import UTC
 
 from django import template
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
+from django.utils.dates import MONTHS, WEEKDAYS
 from django.utils.html import format_html
 
 from ..selectors import weekly_schedule
@@ -28,12 +28,18 @@ def weekly_schedule_tag(run):
 @register.filter
 def when(session):
     """A session's time in the viewer's zone, as a <time> with the UTC instant: "Monday 15 January 2027, 09:00–10:00
-    PST". A filter rather than an include: a list of sessions shows one a row.
+    PST" (what |date:"l j F Y, H:i" and |date:"H:i T" show). A filter rather than an include, and without the date
+    filter's format parser: a list of sessions shows one a row.
     """
     starts, ends = timezone.localtime(session.starts_at), timezone.localtime(session.ends_at)
     return format_html(
-        '<time datetime="{}">{}–{}</time>',
+        '<time datetime="{}">{} {} {} {}, {}–{} {}</time>',
         f"{session.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}",
-        format_date(starts, "l j F Y, H:i"),
-        format_date(ends, "H:i T"),
+        WEEKDAYS[starts.weekday()],
+        starts.day,
+        MONTHS[starts.month],
+        starts.year,
+        f"{starts:%H:%M}",
+        f"{ends:%H:%M}",
+        ends.tzname(),
     )
