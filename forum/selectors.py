@@ -21,6 +21,20 @@ def boards_with_counts(*, course, user):
     return list(Board.objects.filter(course=course).annotate(thread_count=Count("threads", filter=visible)))
 
 
+class Row(dict):
+    """A row of values() that reads as attributes too (`row.author_id`, for the permission predicates). A dict, so
+    that templates find its keys at their first try (an object costs them a failed lookup per variable).
+    """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    __setattr__ = dict.__setitem__
+
+
 def member_name(*, first_name, last_name, pk) -> str:
     """A member's name for forum pages: never their email address ("Former member" when the account is gone)."""
     if pk is None:

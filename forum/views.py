@@ -1,15 +1,16 @@
 """The forum's pages. Each asks the access policy first (POSTs too), then one service or selector."""
 
 import uuid
-from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -26,6 +27,7 @@ from .search import search_posts
 from .selectors import (
     POSTS_PER_PAGE,
     THREADS_PER_PAGE,
+    Row,
     boards_with_counts,
     first_unread_post,
     is_unread,
@@ -36,6 +38,7 @@ from .selectors import (
     thread_posts,
     thread_rows,
 )
+from .templatetags.forum_tags import forum_time
 
 EDITED = "Your post is updated."
 DELETED = "Your post is deleted."
@@ -101,11 +104,15 @@ def board(request, course, access, board_slug):
     thread_url = _pk_url("thread", course)
     threads = []
     for row in page.object_list:
-        thread = SimpleNamespace(**row)
+        thread = Row(row)
         thread.unread = is_unread(thread)
         thread.url = thread_url.format(thread.id) + ("?unread" if thread.unread else "")
-        thread.author_name = member_name(first_name=thread.author__first_name, last_name=thread.author__last_name,
-                                         pk=thread.author_id)  # fmt: skip
+        # The row's line of plain text in one piece (escaped once, in the template): fewer nodes in the loop.
+        author = member_name(first_name=thread.author__first_name, last_name=thread.author__last_name,
+                             pk=thread.author_id)  # fmt: skip
+        replies = f"{thread.reply_count} repl{pluralize(thread.reply_count, 'y,ies')}"
+        about = f" · about {thread.lesson__title}" if thread.lesson__title else ""
+        thread.meta = f"{author} · {replies} · last post {forum_time(localtime(thread.last_post_at))}{about}"
         threads.append(thread)
     context = {"course": course, "board": board, "page": page, "threads": threads}
     return render(request, "forum/thread_list.html", context)
@@ -150,7 +157,7 @@ def _render_thread(request, course, thread, *, reply_form=None, mark=True, statu
     paginator.count = thread_posts(thread=thread, user=user).count()  # without the rows' join
     page_number = request.GET.get("page") or (paginator.num_pages if reply_form is not None else 1)
     page = paginator.get_page(page_number)
-    posts = [SimpleNamespace(**row) for row in page.object_list]
+    posts = [Row(row) for row in page.object_list]
     if mark and posts:
         # Read up to the newest post shown: later pages stay unread until opened. The last page reads the thread
         # to its last post (hidden ones too), not to "now": a post made meanwhile stays unread, and a second view
