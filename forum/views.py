@@ -1,5 +1,6 @@
 """The forum's pages. Each asks the access policy first (POSTs too), then one service or selector."""
 
+import functools
 import uuid
 
 from django.contrib import messages
@@ -136,17 +137,20 @@ def _pk_url(name, course):
     return f"{head}/{{}}/{tail}"
 
 
-def _blank_reply_form():
-    """The reply form as first shown. Rendered once per process (crispy is slow), then given a fresh token."""
-    global _BLANK_REPLY_FORM
-    if _BLANK_REPLY_FORM is None:
-        form = ReplyForm(initial={"submission_token": _TOKEN_SLOT})
-        _BLANK_REPLY_FORM = render_to_string("forum/_reply_fields.html", {"reply_form": form})
-    return mark_safe(_BLANK_REPLY_FORM.replace(str(_TOKEN_SLOT), str(uuid.uuid4())))  # noqa: S308 - our own HTML
-
-
+# Where the blank reply form's token goes: rendered once per process with this one, then given a fresh one.
 _TOKEN_SLOT = uuid.UUID("00000000-0000-4000-8000-00000000f0f0")
-_BLANK_REPLY_FORM = None
+
+
+@functools.cache
+def _blank_reply_form_html():
+    return render_to_string(
+        "forum/_reply_fields.html", {"reply_form": ReplyForm(initial={"submission_token": _TOKEN_SLOT})}
+    )
+
+
+def _blank_reply_form():
+    """The reply form as first shown, with a fresh token: the same for everyone, and crispy is slow to render it."""
+    return mark_safe(_blank_reply_form_html().replace(str(_TOKEN_SLOT), str(uuid.uuid4())))  # noqa: S308 - ours
 
 
 def _render_thread(request, course, thread, *, reply_form=None, mark=True, status=200):

@@ -230,3 +230,18 @@ def test_forum_times_read_as_the_site_writes_dates_in_the_viewers_zone(zone):
             local = localtime(moment)
             assert forum_time(local) == date(local, "j M Y, H:i")
             assert iso_time(local) == date(local, "c")
+
+
+def test_each_view_of_a_thread_offers_a_reply_form_with_its_own_token(client, forum):
+    import re
+
+    thread = ask(forum, "Tokens")
+    client.force_login(forum.student)
+    tokens = [
+        re.search(
+            r'name="submission_token" value="([0-9a-f-]{36})"', client.get(thread_url(forum, thread)).content.decode()
+        )[1]
+        for _ in range(2)
+    ]
+    assert tokens[0] != tokens[1]
+    assert 'for="id_body"' in client.get(thread_url(forum, thread)).content.decode()
