@@ -43,3 +43,15 @@ def when(session):
         f"{ends:%H:%M}",
         ends.tzname(),
     )
+
+
+@register.filter(expects_localtime=True)
+def day_month(value):
+    """What |date:"j F" shows ("15 January"), without the date filter's format parser: lists show one a row."""
+    return f"{value.day} {MONTHS[value.month]}" if value else ""
+
+
+@register.filter(expects_localtime=True)
+def day_month_time(value):
+    """What |date:"j F, H:i" shows ("15 January, 09:00"), without the date filter's format parser."""
+    return f"{value.day} {MONTHS[value.month]}, {value:%H:%M}" if value else ""
