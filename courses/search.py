@@ -127,6 +127,27 @@ def clean_query(query) -> str:
 RELEASE_FIELDS = ("id", "pk", "course_id", "release_after_days", "release_time", "is_free_preview")
 ReleaseRow = namedtuple("ReleaseRow", RELEASE_FIELDS)
 RELEASE_ROWS_SECONDS = 3600
+# This process's copy of the rows of the courses searched last, with the content version they were read under:
+# a search checks the version (one cache read) rather than unpickling thousands of rows again.
+_release_rows_held: dict[int, tuple[str, list]] = {}
+RELEASE_ROWS_HELD = 32  # courses
+
+
+def _release_rows(course) -> list:
+    version = content_version(course.pk)
+    held = _release_rows_held.get(course.pk)
+    if held is not None and held[0] == version:
+        return held[1]
+    key = f"course-release-rows:{course.pk}:{version}"
+    rows = cache.get(key)
+    if rows is None:
+        lessons = Lesson.objects.filter(course=course).order_by("id").values_list(*RELEASE_FIELDS)
+        rows = [ReleaseRow._make(row) for row in lessons]
+        cache.set(key, rows, RELEASE_ROWS_SECONDS)
+    if len(_release_rows_held) >= RELEASE_ROWS_HELD:
+        _release_rows_held.clear()
+    _release_rows_held[course.pk] = (version, rows)
+    return rows
 
 
 def refused_lessons(*, course: Course, may_open: Callable[[Lesson], bool]) -> list[int]:
@@ -136,13 +157,7 @@ def refused_lessons(*, course: Course, may_open: Callable[[Lesson], bool]) -> li
     release_time, is_free_preview), not of models: a course of thousands of lessons is asked on every search. The
     rows are cached under the course's content version (a lesson's save gives a new one); the policy is asked anew.
     """
-    key = f"course-release-rows:{course.pk}:{content_version(course.pk)}"
-    rows = cache.get(key)
-    if rows is None:
-        lessons = Lesson.objects.filter(course=course).order_by("id").values_list(*RELEASE_FIELDS)
-        rows = [ReleaseRow._make(row) for row in lessons]
-        cache.set(key, rows, RELEASE_ROWS_SECONDS)
-    return [lesson.id for lesson in rows if not may_open(lesson)]
+    return [lesson.id for lesson in _release_rows(course) if not may_open(lesson)]
 
 
 def search_course(
