@@ -10,6 +10,7 @@ is the access policy's, not this app's: the caller passes it as `may_open(lesson
 lesson (its text, its transcript, its reading) is returned. A fixed number of queries, whatever the course's size.
 """
 
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from django.db.models import Expression, Q
 
 from courseweb.highlight import MARK_END, MARK_START, excerpt, highlight, marked, query_words
 
+from .content import built, content_version
 from .models import Course, FAQEntry, Lesson, Resource
 from .video import TranscriptLine, parse_transcript
 
@@ -121,21 +123,46 @@ def clean_query(query) -> str:
     return (query or "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
 
 
-def search_course(*, course: Course, query: str, may_open: Callable[[Lesson], bool], limit=LIMIT) -> CourseHits:
-    """Return what of the course matches the query, best first, only from lessons `may_open(lesson)` allows.
+RELEASE_FIELDS = ("id", "pk", "course_id", "release_after_days", "release_time", "is_free_preview")
+ReleaseRow = namedtuple("ReleaseRow", RELEASE_FIELDS)
+RELEASE_ROWS_HELD = 32  # courses whose rows a process keeps (built(): a search reads the version, not the rows)
 
-    `may_open` is asked of lessons loaded with their release fields (id, release_after_days, release_time,
-    is_free_preview) only. Q&A entries are public (the course's Q&A page is), so they need no lesson.
+
+def _release_rows(course) -> list:
+    def read():
+        lessons = Lesson.objects.filter(course=course).order_by("id").values_list(*RELEASE_FIELDS)
+        return [ReleaseRow._make(row) for row in lessons]
+
+    return built(
+        f"course-release-rows:{course.pk}", read, version=content_version(course.pk), memo_size=RELEASE_ROWS_HELD
+    )
+
+
+def refused_lessons(*, course: Course, may_open: Callable[[Lesson], bool]) -> list[int]:
+    """Return the ids of the course's lessons `may_open(lesson)` refuses, in order.
+
+    `may_open` is asked of rows carrying the lessons' release fields only (id, pk, course_id, release_after_days,
+    release_time, is_free_preview), not of models: a course of thousands of lessons is asked on every search. The
+    rows are cached under the course's content version (a lesson's save gives a new one); the policy is asked anew.
+    """
+    return [lesson.id for lesson in _release_rows(course) if not may_open(lesson)]
+
+
+def search_course(
+    *, course: Course, query: str, may_open: Callable[[Lesson], bool] | None = None, refused=None, limit=LIMIT
+) -> CourseHits:
+    """Return what of the course matches the query, best first, only from lessons `may_open(lesson)` allows
+    (asked as `refused_lessons` asks it), or, given `refused` (from `refused_lessons`), from the other lessons.
+
+    Q&A entries are public (the course's Q&A page is), so they need no lesson.
     """
     query = clean_query(query)
     words = query_words(query)
     if not words:
         return CourseHits()
-    release_fields = ("id", "course_id", "release_after_days", "release_time", "is_free_preview")
+    if refused is None:
+        refused = refused_lessons(course=course, may_open=may_open)
     # Refused lessons are few (those not released yet) or all (before the start): the shorter list goes to the query.
-    refused = [
-        lesson.pk for lesson in Lesson.objects.filter(course=course).only(*release_fields) if not may_open(lesson)
-    ]
     lessons = Lesson.objects.filter(course=course).exclude(pk__in=refused)
     resources = Resource.objects.filter(lesson__course=course).exclude(lesson_id__in=refused)
     entries = FAQEntry.objects.filter(course=course)

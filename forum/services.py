@@ -204,11 +204,21 @@ def set_subscribed(*, user, thread: Thread, subscribed: bool) -> Subscription:
     return subscription
 
 
-def mark_read(*, user, thread: Thread, at=None):
-    """The user has seen the thread up to `at`: unread marks clear and notifications may go out again."""
+def mark_read(*, user, thread: Thread, at=None, notified_since_read=True):
+    """The user has seen the thread up to `at`: unread marks clear and notifications may go out again.
+
+    One statement (an upsert of the read mark); a second only when the user's subscription was notified since
+    they last read: a caller that knows it was not (`notified_since_read=False`) saves it.
+    """
     at = at or timezone.now()
-    ThreadRead.objects.update_or_create(user=user, thread=thread, defaults={"last_read_at": at})
-    Subscription.objects.filter(user=user, thread=thread, notified_since_read=True).update(notified_since_read=False)
+    ThreadRead.objects.bulk_create(
+        [ThreadRead(user=user, thread=thread, last_read_at=at)],
+        update_conflicts=True, unique_fields=["user", "thread"], update_fields=["last_read_at"],
+    )  # fmt: skip
+    if notified_since_read:
+        Subscription.objects.filter(user=user, thread=thread, notified_since_read=True).update(
+            notified_since_read=False
+        )
 
 
 def unsubscribe(*, user, thread=None):

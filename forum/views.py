@@ -1,11 +1,17 @@
 """The forum's pages. Each asks the access policy first (POSTs too), then one service or selector."""
 
+import functools
+import uuid
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 from django_ratelimit.decorators import ratelimit
 
@@ -17,20 +23,23 @@ from enrollment.access import CourseAccess
 from . import services
 from .forms import EditPostForm, ReplyForm, ThreadForm
 from .models import Board, Post, Thread
-from .permissions import may_edit, may_reply, may_see_hidden
+from .permissions import may_delete, may_edit, may_mark_answer, may_moderate, may_reply, may_see_hidden
 from .search import search_posts
 from .selectors import (
     POSTS_PER_PAGE,
     THREADS_PER_PAGE,
+    Row,
     boards_with_counts,
     first_unread_post,
-    is_following,
     is_unread,
+    member_name,
     post_position,
-    read_mark,
+    thread_for_page,
+    thread_post_rows,
     thread_posts,
-    threads_for_list,
+    thread_rows,
 )
+from .templatetags.forum_tags import forum_time
 
 EDITED = "Your post is updated."
 DELETED = "Your post is deleted."
@@ -51,6 +60,7 @@ limit_rendering = ratelimit(
 
 
 def _thread_or_404(request, course, pk):
+    """The thread for an action on it (the page itself reads it with `thread_for_page`)."""
     threads = Thread.objects.visible_to(request.user).select_related("board", "lesson", "author", "answer")
     thread = get_object_or_404(threads, course=course, pk=pk)
     thread.course = course
@@ -89,49 +99,106 @@ def index(request, course, access):
 @forum_view
 def board(request, course, access, board_slug):
     board = get_object_or_404(Board, course=course, slug=board_slug)
-    threads = threads_for_list(user=request.user, board=board)
-    page = Paginator(threads, THREADS_PER_PAGE).get_page(request.GET.get("page"))
-    for thread in page.object_list:
+    paginator = Paginator(thread_rows(user=request.user, board=board), THREADS_PER_PAGE)
+    paginator.count = Thread.objects.visible_to(request.user).filter(board=board).count()  # without the rows' joins
+    page = paginator.get_page(request.GET.get("page"))
+    thread_url = _pk_url("thread", course)
+    threads = []
+    for row in page.object_list:
+        thread = Row(row)
         thread.unread = is_unread(thread)
-    context = {"course": course, "board": board, "page": page}
+        thread.url = thread_url.format(thread.id) + ("?unread" if thread.unread else "")
+        # The row's line of plain text in one piece (escaped once, in the template): fewer nodes in the loop.
+        author = member_name(first_name=thread.author__first_name, last_name=thread.author__last_name,
+                             pk=thread.author_id)  # fmt: skip
+        replies = f"{thread.reply_count} repl{pluralize(thread.reply_count, 'y,ies')}"
+        about = f" · about {thread.lesson__title}" if thread.lesson__title else ""
+        thread.meta = f"{author} · {replies} · last post {forum_time(localtime(thread.last_post_at))}{about}"
+        threads.append(thread)
+    context = {"course": course, "board": board, "page": page, "threads": threads}
     return render(request, "forum/thread_list.html", context)
 
 
 @forum_view
 def thread(request, course, access, pk):
-    thread = _thread_or_404(request, course, pk)
-    read = read_mark(thread=thread, user=request.user)
+    thread = thread_for_page(course=course, pk=pk, user=request.user)
     if "unread" in request.GET:
-        post = first_unread_post(thread=thread, user=request.user, last_read_at=read)
+        post = first_unread_post(thread=thread, user=request.user, last_read_at=thread.last_read_at)
         if post is not None:
             return redirect(_post_url(request, course, post))
         url = reverse("forum:thread", args=[course.slug, thread.pk])
         return redirect(url)
-    return _render_thread(request, course, thread, last_read_at=read)
+    return _render_thread(request, course, thread)
 
 
-def _render_thread(request, course, thread, *, last_read_at=None, reply_form=None, mark=True, status=200):
-    posts = thread_posts(thread=thread, user=request.user)
-    paginator = Paginator(posts, POSTS_PER_PAGE)
+def _pk_url(name, course):
+    """The address of a post or thread page as a format string with `{}` for its pk: one reverse() per page."""
+    head, tail = reverse(f"forum:{name}", args=[course.slug, 0]).rsplit("/0/", 1)
+    return f"{head}/{{}}/{tail}"
+
+
+# Where the blank reply form's token goes: rendered once per process with this one, then given a fresh one.
+_TOKEN_SLOT = uuid.UUID("00000000-0000-4000-8000-00000000f0f0")
+
+
+@functools.cache
+def _blank_reply_form_html():
+    return render_to_string(
+        "forum/_reply_fields.html", {"reply_form": ReplyForm(initial={"submission_token": _TOKEN_SLOT})}
+    )
+
+
+def _blank_reply_form():
+    """The reply form as first shown, with a fresh token: the same for everyone, and crispy is slow to render it."""
+    return mark_safe(_blank_reply_form_html().replace(str(_TOKEN_SLOT), str(uuid.uuid4())))  # noqa: S308 - ours
+
+
+def _render_thread(request, course, thread, *, reply_form=None, mark=True, status=200):
+    """The thread page. Its posts are rows (dicts), not models: the page is read far more than it is written."""
+    user = request.user
+    last_read_at = getattr(thread, "last_read_at", None)
+    paginator = Paginator(thread_post_rows(thread=thread, user=user), POSTS_PER_PAGE)
+    paginator.count = thread_posts(thread=thread, user=user).count()  # without the rows' join
     page_number = request.GET.get("page") or (paginator.num_pages if reply_form is not None else 1)
     page = paginator.get_page(page_number)
-    posts_on_page = list(page.object_list)
-    for post in posts_on_page:
-        post.unread = last_read_at is not None and post.created_at > last_read_at and post.author_id != request.user.pk
-    if mark and posts_on_page:
-        # Read up to the newest post shown: later pages stay unread until opened.
-        seen_to = max(timezone.now(), thread.last_post_at) if not page.has_next() else posts_on_page[-1].created_at
+    posts = [Row(row) for row in page.object_list]
+    if mark and posts:
+        # Read up to the newest post shown: later pages stay unread until opened. The last page reads the thread
+        # to its last post (hidden ones too), not to "now": a post made meanwhile stays unread, and a second view
+        # of the page writes nothing.
+        seen_to = posts[-1].created_at if page.has_next() else max(posts[-1].created_at, thread.last_post_at)
         if last_read_at is None or seen_to > last_read_at:
-            services.mark_read(user=request.user, thread=thread, at=seen_to)
-    can_reply = may_reply(request.user, thread)
+            services.mark_read(user=user, thread=thread, at=seen_to,
+                               notified_since_read=getattr(thread, "notified_since_read", True))  # fmt: skip
+    post_url, edit_url, delete_url, hide_url = (
+        _pk_url(name, course) for name in ("post", "edit_post", "delete_post", "hide_post")
+    )
+    first_post_id = posts[0].id if page.number == 1 and posts else None
+    may_mark, moderate = may_mark_answer(user, thread), may_moderate(user)
+    for post in posts:
+        post.author_name = member_name(first_name=post.author__first_name, last_name=post.author__last_name,
+                                       pk=post.author_id)  # fmt: skip
+        post.unread = last_read_at is not None and post.created_at > last_read_at and post.author_id != user.pk
+        post.is_answer = thread.answer_id == post.id
+        post.url = post_url.format(post.id)
+        live = post.deleted_at is None
+        post.edit_url = edit_url.format(post.id) if live and may_edit(user, post) else ""
+        post.delete_url = delete_url.format(post.id) if live and may_delete(user, post) else ""
+        post.may_mark = may_mark and post.id != first_post_id and live and not post.is_hidden
+        post.hide_url = hide_url.format(post.id) if moderate else ""
+    can_reply = may_reply(user, thread)
+    if reply_form is not None:
+        reply_fields = render_to_string("forum/_reply_fields.html", {"reply_form": reply_form})
+    else:
+        reply_fields = _blank_reply_form() if can_reply else ""
     context = {
         "course": course,
         "thread": thread,
         "page": page,
-        "posts": posts_on_page,
-        "first_post_id": posts_on_page[0].pk if page.number == 1 and posts_on_page else None,
-        "subscribed": is_following(thread=thread, user=request.user),
-        "reply_form": reply_form or (ReplyForm() if can_reply else None),
+        "posts": posts,
+        "moderate": moderate,
+        "subscribed": getattr(thread, "following", False),
+        "reply_fields": reply_fields,
     }
     return render(request, "forum/thread_detail.html", context, status=status)
 
@@ -179,7 +246,7 @@ def new_thread(request, course, access):
 @require_POST
 @forum_view
 def reply(request, course, access, pk):
-    thread = _thread_or_404(request, course, pk)
+    thread = thread_for_page(course=course, pk=pk, user=request.user)
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:

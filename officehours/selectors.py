@@ -75,6 +75,14 @@ def session_rows(sessions, *, access, user) -> list[SessionRow]:
     return rows
 
 
+def past_sessions(sessions, *, at):
+    """Return the sessions over at `at` (not cancelled), newest first, with what a list of them shows (one query)."""
+    return list(
+        sessions.past(at=at).scheduled().select_related(None).order_by("-starts_at")
+        .only("pk", "run_id", "title", "starts_at", "ends_at", "status", "recording_url", "notes")
+    )  # fmt: skip
+
+
 def session_row(*, session, access, user) -> SessionRow:
     """Return the row of one session, as in `session_rows`."""
     [row] = session_rows(Session.objects.filter(pk=session.pk), access=access, user=user)

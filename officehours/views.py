@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from courses.views import course_view
@@ -12,6 +13,7 @@ from enrollment.access import MESSAGES, NOT_OFFICE_HOURS_TIER, CourseAccess
 from . import services
 from .forms import QuestionForm
 from .selectors import (
+    past_sessions,
     question_or_404,
     session_or_404,
     session_questions,
@@ -34,12 +36,35 @@ office_hours_view = course_view(
 )
 
 
+def _pk_url(name, course):
+    """The address of a session's page as a format string with `{}` for its pk (None when the URL is not
+    installed): one reverse() per page rather than one a row.
+    """
+    namespace = "officehours" if name != "session_ics" else "calendar"
+    try:
+        head, tail = reverse(f"{namespace}:{name}", args=[course.slug, 0]).rsplit("/0", 1)
+    except NoReverseMatch:
+        return None
+    return f"{head}/{{}}{tail}"
+
+
 @office_hours_view
 def index(request, course, access):
     sessions = visible_sessions(course=course, access=access)
     upcoming = session_rows(sessions.upcoming(at=access.at), access=access, user=request.user)
     next_row = next((row for row in upcoming if not row.session.is_cancelled), None)
-    past = sessions.past(at=access.at).scheduled().order_by("-starts_at")
+    past = past_sessions(sessions, at=access.at)
+    urls = {name: _pk_url(name, course) for name in ("session", "sign_up", "cancel_sign_up", "session_ics",
+                                                     "run_session")}  # fmt: skip
+    for row in upcoming:
+        pk = row.session.pk
+        row.url, row.sign_up_url, row.cancel_url = (
+            urls[name].format(pk) for name in ("session", "sign_up", "cancel_sign_up")
+        )
+        row.ics_url = urls["session_ics"].format(pk) if urls["session_ics"] else ""
+        row.run_url = urls["run_session"].format(pk) if access.is_staff else ""
+    for session in past:
+        session.url = urls["session"].format(session.pk)
     context = {"course": course, "access": access, "upcoming": upcoming, "next_row": next_row, "past": past}
     return render(request, "officehours/session_list.html", context)
 

@@ -4,18 +4,23 @@ The apps search their own things (courses.search, forum.selectors.search_hits); 
 access policy what the user may see, and shows the hits in one list per kind. Nothing imports it but the URLs.
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 
-from courses.search import LIMIT, MAX_QUERY_LENGTH, clean_query, search_course
+from courses.content import built, content_version
+from courses.search import LIMIT, MAX_QUERY_LENGTH, clean_query, refused_lessons, search_course
 from courses.views import course_view
 from courseweb.highlight import highlight, query_words
 from enrollment.access import CourseAccess
 from forum.selectors import search_hits
 
+# The course's own hits are the same for everyone who may open the same lessons: cached under the course's content
+# version (a save in the admin gives a new one), the query and the refused lessons (courses.content.built). Forum
+# hits depend on the viewer (staff see hidden posts) and change with every post: never cached.
 NO_RESULTS = "No results for “{query}” – try fewer words."
 SHORTENED = "Only the first {limit} characters of your search were used."
 
@@ -58,7 +63,36 @@ def course_search(request, course, access):
 
 
 def _groups(request, course, access, query):
-    hits = search_course(course=course, query=query, may_open=lambda lesson: bool(access.lesson(lesson)))
+    refused = refused_lessons(course=course, may_open=access.may_open())
+    digest = hashlib.sha256(f"{query}\0{','.join(map(str, refused))}".encode()).hexdigest()
+    course_groups = built(
+        f"course-search:{course.pk}:{digest}",
+        lambda: _course_groups(course, query, refused),
+        version=content_version(course.pk),
+    )
+    groups = course_groups[:3]
+    if access.forum():
+        words = query_words(query)
+        posts = search_hits(course=course, user=request.user, query=query, limit=LIMIT)
+        post_url = reverse("forum:post", args=[course.slug, 0]).removesuffix("0/")
+        groups.append(
+            Group(
+                "forum",
+                "Forum",
+                [
+                    Result(f"{post_url}{post.pk}/", highlight(post.thread.title, words), "Forum", post.snippet)
+                    for post in posts
+                ],
+            )  # fmt: skip
+        )
+    groups.append(course_groups[3])
+    return groups
+
+
+def _course_groups(course, query, refused):
+    """The groups of the course's own hits: lessons, transcripts, reading, Q&A (what every viewer who may open the
+    same lessons sees alike)."""
+    hits = search_course(course=course, query=query, refused=refused)
     # One reverse() for all the lessons rather than one per hit.
     lesson_prefix = reverse("courses:lesson", args=[course.slug, "x"]).removesuffix("x/")
 
@@ -68,7 +102,8 @@ def _groups(request, course, access, query):
     def place(lesson):
         return f"{lesson.section.title} › {lesson.title}"
 
-    groups = [
+    faq_url = reverse("courses:faq", args=[course.slug])
+    return [
         Group(
             "lessons",
             "Lessons",
@@ -105,31 +140,9 @@ def _groups(request, course, access, query):
                 for hit in hits.resources
             ],
         ),
-    ]
-    if access.forum():
-        words = query_words(query)
-        posts = search_hits(course=course, user=request.user, query=query, limit=LIMIT)
-        groups.append(
-            Group(
-                "forum",
-                "Forum",
-                [
-                    Result(
-                        reverse("forum:post", args=[course.slug, post.pk]),
-                        highlight(post.thread.title, words),
-                        "Forum",
-                        post.snippet,
-                    )
-                    for post in posts
-                ],
-            )
-        )
-    faq_url = reverse("courses:faq", args=[course.slug])
-    groups.append(
         Group(
             "faq",
             "Q&A",
             [Result(f"{faq_url}#faq-{hit.entry.pk}", hit.question, "Q&A", hit.snippet) for hit in hits.faq],
-        )
-    )
-    return groups
+        ),
+    ]

@@ -96,6 +96,15 @@ def own_rate_limit_counts(settings):
 
 
 @pytest.fixture(autouse=True)
+def own_cache_namespace(settings):
+    """Give each test its own keys in the cache. With Redis the cache outlives the test database: the next run's
+    course with the same id would otherwise find the content version, and what was cached under it, of this run's.
+    """
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()}
+
+
+@pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
     """Keep uploaded files of a test in its own folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

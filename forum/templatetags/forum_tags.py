@@ -1,5 +1,6 @@
 from django import template
 from django.urls import reverse
+from django.utils.dates import MONTHS_3
 
 from enrollment.access import course_access
 
@@ -24,6 +25,32 @@ def member_name(user):
     if user is None:
         return "Former member"
     return user.get_full_name() or f"Member {user.pk}"
+
+
+@register.filter(expects_localtime=True)
+def forum_time(value):
+    """`{{ when|forum_time }}`: what `|date:"j M Y, H:i"` shows ("1 Dec 2026, 07:08", in the viewer's zone), at a
+    third of its cost: thread lists and pages show one or two a row.
+    """
+    if not value:
+        return ""
+    return f"{value.day} {MONTHS_3[value.month].title()} {value.year}, {value:%H:%M}"
+
+
+@register.filter(expects_localtime=True)
+def iso_time(value):
+    """`{{ when|iso_time }}`: what `|date:"c"` shows, for a <time datetime>."""
+    return value.isoformat() if value else ""
+
+
+@register.filter
+def page_links(page):
+    """The page numbers a pager shows: the first, the last and two each side of the current one, with None
+    for a gap ("…") after the first or before the last. A handful, however many pages there are.
+    """
+    last, current = page.paginator.num_pages, page.number
+    numbers = sorted({1, 2, last - 1, last, *range(current - 2, current + 3)} & set(range(1, last + 1)))
+    return [number if number in {1, last} or abs(number - current) <= 2 else None for number in numbers]
 
 
 @register.filter

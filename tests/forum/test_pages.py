@@ -213,3 +213,35 @@ def test_pagination_is_labelled_and_marks_the_current_page(client, forum):
     client.force_login(forum.student)
     html = client.get(board_url(forum) + "?page=2").content.decode()
     assert 'aria-label="Thread pages"' in html and 'aria-current="page">2<' in html
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata"])
+def test_forum_times_read_as_the_site_writes_dates_in_the_viewers_zone(zone):
+    import zoneinfo
+    from datetime import UTC, datetime
+
+    from django.template.defaultfilters import date
+    from django.utils.timezone import localtime, override
+
+    from forum.templatetags.forum_tags import forum_time, iso_time
+
+    with override(zoneinfo.ZoneInfo(zone)):
+        for moment in (datetime(2026, 1, 5, 7, 3, tzinfo=UTC), datetime(2027, 12, 31, 23, 59, 59, 5, tzinfo=UTC)):
+            local = localtime(moment)
+            assert forum_time(local) == date(local, "j M Y, H:i")
+            assert iso_time(local) == date(local, "c")
+
+
+def test_each_view_of_a_thread_offers_a_reply_form_with_its_own_token(client, forum):
+    import re
+
+    thread = ask(forum, "Tokens")
+    client.force_login(forum.student)
+    tokens = [
+        re.search(
+            r'name="submission_token" value="([0-9a-f-]{36})"', client.get(thread_url(forum, thread)).content.decode()
+        )[1]
+        for _ in range(2)
+    ]
+    assert tokens[0] != tokens[1]
+    assert 'for="id_body"' in client.get(thread_url(forum, thread)).content.decode()

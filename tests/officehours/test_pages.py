@@ -174,3 +174,22 @@ def test_course_home_links_to_office_hours_only_when_the_policy_allows(client, o
     assert oh.url in client.get(home).content.decode()
     client.force_login(EnrollmentFactory(run=oh.run, tier=TierFactory(run=oh.run)).user)
     assert oh.url not in client.get(home).content.decode()
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Los_Angeles", "Asia/Kolkata", "Australia/Lord_Howe"])
+def test_session_times_read_as_the_date_filter_writes_them(zone):
+    import zoneinfo
+
+    from django.template.defaultfilters import date
+    from django.utils.timezone import localtime, override
+
+    from officehours.templatetags.officehours_tags import day_month, day_month_time, when
+
+    for starts_at in (next_year(1, 4, 23, 30), next_year(7, 31, 2, 5)):
+        session = Session(starts_at=starts_at, ends_at=starts_at + timedelta(minutes=90))
+        with override(zoneinfo.ZoneInfo(zone)):
+            starts, ends = localtime(session.starts_at), localtime(session.ends_at)
+            expected = f"{date(starts, 'l j F Y, H:i')}–{date(ends, 'H:i T')}"
+            assert when(session) == f'<time datetime="{starts_at:%Y-%m-%dT%H:%M:%SZ}">{expected}</time>'
+            assert day_month(starts) == date(starts, "j F")
+            assert day_month_time(starts) == date(starts, "j F, H:i")
