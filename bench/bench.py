@@ -101,6 +101,9 @@ def parse_args(argv=None):
         "--workers", type=int, default=None, help="GUNICORN_WORKERS (default: gunicorn.conf.py's, 2 × cores + 1)"
     )
     parser.add_argument("--threads", type=int, default=None, help="GUNICORN_THREADS (default: gunicorn.conf.py's)")
+    parser.add_argument(
+        "--max-requests", type=int, default=None, help="gunicorn --max-requests (default: gunicorn.conf.py's)"
+    )
     parser.add_argument("--show-queries", action="store_true", help="print the SQL of each counted page")
     parser.add_argument("--results", default=str(RESULTS), help="file whose page-speed section is rewritten")
     parser.add_argument("--no-results", action="store_true", help="print only; leave bench/results.md alone")
@@ -125,6 +128,8 @@ def parse_args(argv=None):
         parser.error("--wrk-threads must not exceed --connections")
     if any(value is not None and not 1 <= value <= 64 for value in (args.workers, args.threads)):
         parser.error("--workers and --threads must be 1..64")
+    if args.max_requests is not None and args.max_requests < 0:
+        parser.error("--max-requests must be 0 (no recycling) or more")
     if not (0 <= args.bulk_rows <= 200_000 and 1 <= args.bulk_repeats <= 10):
         parser.error("--bulk-rows must be 0..200000 and --bulk-repeats 1..10")
     if not (0 <= args.emails <= 100_000 and 1 <= args.email_rounds <= 10):
@@ -423,17 +428,15 @@ def build_pages(args):
         Page('course search ("jitter buffer")', small.search_path, "<mark>", "student"),
         Page(f"course home ({large.lessons:,} lessons)", large.home_path, large.title, "student"),
     ]
-    staff = None
+    staff, dashboard_list = None, []
     if args.dashboard_students:
         from bench.dashboard import dashboard_pages
 
         dashboard = dashboard_pages(course_slug=small.slug, log=log, students=args.dashboard_students)
         if dashboard is not None:
             staff, dashboard_list = dashboard
-            pages += [
-                Page(f"dashboard: {page.name}", page.path, page.marker, "staff") for page in dashboard_list if page.load
-            ]
-    return student, staff, small, large, pages
+            pages += [Page(page.name, page.path, page.marker, "staff") for page in dashboard_list if page.load]
+    return student, staff, small, large, pages, dashboard_list
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -494,7 +497,7 @@ class Server:
     goes to a file, shown if gunicorn fails.
     """
 
-    def __init__(self, *, env, log_path, workers=None, threads=None):
+    def __init__(self, *, env, log_path, workers=None, threads=None, max_requests=None):
         self.port = free_port()
         self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
         if workers:
@@ -502,11 +505,14 @@ class Server:
         if threads:
             self.env["GUNICORN_THREADS"] = str(threads)
         self.log_path = log_path
+        self.max_requests = max_requests
         self.process = None
         self._log = None
 
     def start(self, timeout=60):
         command = [sys.executable, "-m", "gunicorn", "courseweb.wsgi", "-c", "gunicorn.conf.py"]
+        if self.max_requests is not None:
+            command += ["--max-requests", str(self.max_requests)]  # the command line wins over the file
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command, env=self.env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._log,
@@ -536,7 +542,10 @@ class Server:
 
         out = subprocess.run([sys.executable, "-c", code], env=self.env, cwd=REPO, capture_output=True, text=True,
                              check=True, timeout=30)  # fmt: skip
-        return json.loads(out.stdout)
+        config = json.loads(out.stdout)
+        if self.max_requests is not None:
+            config["max_requests"] = self.max_requests
+        return config
 
     def log_tail(self, lines=30):
         try:
@@ -856,8 +865,8 @@ def fmt(value, spec, missing="–"):
 def page_table(rows):
     """The markdown table of the pages."""
     lines = [
-        "| page | req/s | p50 ms | p99 ms | ratio | of | queries | in-process ms | errors | KB |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| page | req/s | p50 ms | p99 ms | ratio | of | queries | in-process ms | errors | KB | requests | slices |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     names = {"bare": "bare, cookie", "bare-anon": "bare, no cookie"}
     for row in rows:
@@ -867,9 +876,15 @@ def page_table(rows):
             f"| {row.page.name} | {rate:,.0f} | {1000 * slices.percentile(50):.1f} | "
             f"{1000 * slices.percentile(99):.1f} | {fmt(row.ratio, '.3f')} | {names.get(row.page.ref, '–')} | "
             f"{fmt(row.page.queries, 'd')} | {fmt(row.page.in_process_ms, '.1f')} | {slices.errors} | "
-            f"{slices.kilobytes:.1f} |"
+            f"{slices.kilobytes:.1f} | {slices.requests:,} | {slice_summary(slices)} |"
         )
     return lines
+
+
+def slice_summary(slices):
+    """e.g. "3 × 2 s": how many slices the page had, and how long (wrk's duration, rounded)."""
+    lengths = sorted({round(one.seconds) for one in slices.items})
+    return f"{len(slices.items)} × {'/'.join(str(length) for length in lengths)} s"
 
 
 def emails_line(report):
@@ -888,7 +903,6 @@ def emails_line(report):
 
 def report_lines(*, rows, args, info, constant, cpu, load, restarts, email_report, command):
     bare = next(row for row in rows if row.page.key == "bare")
-    measured = args.rounds * args.seconds
     lines = [
         RESULTS_HEADING,
         "",
@@ -900,9 +914,10 @@ def report_lines(*, rows, args, info, constant, cpu, load, restarts, email_repor
         f"Server: `gunicorn courseweb.wsgi -c gunicorn.conf.py` ({info['server']}), DEBUG off "
         "(bench/settings.py), Postgres, the cache in Redis, behind no proxy (requests carry `X-Forwarded-Proto: "
         "https` as nginx's do). "
-        f"Load: wrk, {args.connections} connections, {args.wrk_threads} thread(s); each page in {args.rounds} "
-        f"slices of {args.seconds} s ({measured} s in all) after {args.warmup} s of warm-up, every slice between "
-        "two slices of its reference (`of`), in one run. Every request but the anonymous ones carries the same "
+        f"Load: wrk, {args.connections} connections, {args.wrk_threads} thread(s). After {args.warmup} s of "
+        f"warm-up per page, {args.rounds} rounds in one run: in each, every page's slice between two slices of its "
+        f"reference (`of`); a slice lasts {args.seconds} s, or {SLICE_LATENCIES} × the page's mean latency at "
+        f"warm-up if longer (at most {MAX_SLICE} s). Every request but the anonymous ones carries the same "
         "logged-in student's session and CSRF cookies.",
         "",
         *page_table(rows),
@@ -913,7 +928,7 @@ def report_lines(*, rows, args, info, constant, cpu, load, restarts, email_repor
         "over all requests of the page's slices (each slice's wrk percentiles, merged weighted by its request "
         "count). queries: one request in-process (test client, after a warm-up request); in-process ms: median of "
         "5 such requests. errors: failed connections, timeouts and responses other than 200. KB: bytes received "
-        "per response, headers included.",
+        "per response, headers included. requests, slices: what the row is measured over.",
         "",
         f"Queries against course size (small course of {COURSES[0][1] * COURSES[0][2]} lessons → "
         f"{COURSES[1][1] * COURSES[1][2]:,}-lesson course): "
@@ -1027,7 +1042,7 @@ def main(argv=None):
         log("bench: migrating and collecting static files")
         call_command("migrate", verbosity=0, interactive=False)
         call_command("collectstatic", verbosity=0, interactive=False)
-        student, staff, small, large, pages = build_pages(args)
+        student, staff, small, large, pages, dashboard_list = build_pages(args)
 
         log("bench: counting queries in-process")
         clients = {"student": make_client(student), "anonymous": make_client(), "staff": make_client(staff)}
@@ -1051,7 +1066,7 @@ def main(argv=None):
         from django import get_version
 
         server = Server(env=dict(os.environ), log_path=tmp / "gunicorn.log", workers=args.workers,
-                        threads=args.threads)  # fmt: skip
+                        threads=args.threads, max_requests=args.max_requests)  # fmt: skip
         config = server.config()
         log(f"bench: starting gunicorn {gunicorn.__version__}: {config}")
         server.start()
@@ -1103,10 +1118,10 @@ def main(argv=None):
                 print(f"\n-- {name}: {len(queries)} queries")
                 for number, query in enumerate(queries, 1):
                     print(f"{number:>3}. {query['sql']}")
-        extra_measurements(args, database, tmp)
         if not args.no_results:
             write_results(args.results, lines)
             log(f"bench: wrote the page-speed section of {args.results}")
+        extra_measurements(args, database, tmp, clients["staff"], dashboard_list)
         log("bench: done")
     except KeyboardInterrupt:
         log("bench: interrupted; cleaning up")
@@ -1127,8 +1142,12 @@ def main(argv=None):
     return 0
 
 
-def extra_measurements(args, database, tmp):
+def extra_measurements(args, database, tmp, staff_client, dashboard_list):
     """The measurements `make bench` leaves out, each behind its option."""
+    if dashboard_list:
+        from bench.dashboard import measure_dashboard, print_dashboard_table
+
+        print_dashboard_table(measure_dashboard(staff_client, dashboard_list), students=args.dashboard_students)
     if args.search_posts:
         from bench.forum import measure_search, print_search_table
 
