@@ -627,7 +627,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def _stat(pid):
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1:]  # fields from 3 (state) on
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # fields from 3 (state) on
     except (OSError, IndexError):
         return None
 
@@ -762,7 +762,9 @@ class Load:
         log(f"bench: warming up, {self.args.warmup} s of load on each page")
         for page in pages:
             warm = self.one(page, self.args.warmup)
-            latency = warm.mean_latency if warm.requests >= self.args.connections else None
+            if warm.requests < self.args.connections:  # a slow page: most requests were still running at the end
+                warm = self.one(page, SLOW_WARMUP)
+            latency = warm.mean_latency if warm.requests else None
             self.durations[page.key] = slice_seconds(
                 latency=latency, in_process_ms=page.in_process_ms, connections=self.args.connections,
                 minimum=self.args.seconds,
@@ -788,6 +790,7 @@ class Load:
 
 SLICE_LATENCIES = 5  # a slice lasts at least this many times the page's latency under load
 MAX_SLICE = 10
+SLOW_WARMUP = 4  # seconds of a second warm-up for a page that completed fewer requests than connections in the first
 
 
 def slice_seconds(*, latency, in_process_ms, connections, minimum):
@@ -939,7 +942,7 @@ def report_lines(*, rows, args, info, constant, cpu, load, restarts, email_repor
         + ", ".join(f"{key} {fmt(None if value is None else 100 * value, '.0f')}%" for key, value in cpu.items())
         + f" (app = gunicorn, db = the scratch database's Postgres backends, redis = the whole Redis server, "
         f"other = everything else on the machine). Load average before/after: {load[0]:.2f}/{load[1]:.2f}. "
-        f"gunicorn worker boots during the run: {restarts} (gunicorn.conf.py's max_requests recycles workers).",
+        f"gunicorn worker boots during the run: {restarts} (max_requests {info['max_requests']} recycles workers).",
         "",
         f"Bare view, with cookie ÷ without: {fmt(bare.ratio, '.3f')}.",
         "",
@@ -1103,6 +1106,7 @@ def main(argv=None):
             "redis": redis_version,
             "gunicorn": f"gunicorn {gunicorn.__version__}",
             "wrk": tool_version(["wrk", "--version"]).split(" [")[0],
+            "max_requests": config["max_requests"],
             "server": f"{config['workers']} {config['worker_class']} workers × {config['threads']} threads, "
             f"max_requests {config['max_requests']}",
         }
