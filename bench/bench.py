@@ -229,7 +229,7 @@ def drop_database(database: Database):
     log(f"bench: dropped database {database.postgres['NAME']}")
 
 
-def open_redis(url, prefix):
+def open_redis(url):
     """The Redis at `url`, which must answer; its version."""
     import redis
 
@@ -884,6 +884,20 @@ def page_table(rows):
     return lines
 
 
+def errors_line(rows):
+    failing = [row for row in rows if row.slices.errors]
+    if not failing:
+        return "Errors: none."
+    return (
+        "ERRORS: "
+        + "; ".join(
+            f"{row.page.name} {row.slices.errors} (statuses other than 200: {row.slices.statuses or 'none'})"
+            for row in failing
+        )
+        + "."
+    )
+
+
 def slice_summary(slices):
     """e.g. "3 × 2 s": how many slices the page had, and how long (wrk's duration, rounded)."""
     lengths = sorted({round(one.seconds) for one in slices.items})
@@ -944,7 +958,7 @@ def report_lines(*, rows, args, info, constant, cpu, load, restarts, email_repor
         f"other = everything else on the machine). Load average before/after: {load[0]:.2f}/{load[1]:.2f}. "
         f"gunicorn worker boots during the run: {restarts} (max_requests {info['max_requests']} recycles workers).",
         "",
-        f"Bare view, with cookie ÷ without: {fmt(bare.ratio, '.3f')}.",
+        f"Bare view, with cookie ÷ without: {fmt(bare.ratio, '.3f')}. {errors_line(rows)}",
         "",
         emails_line(email_report),
         "",
@@ -1018,7 +1032,7 @@ def main(argv=None):
     command = " ".join(["make bench" if os.environ.get("BENCH_FROM_MAKE") else "bench/bench.py", *arguments])
     try:
         redis_url = os.environ["REDIS_URL"].strip()
-        redis_client, redis_version = open_redis(redis_url, prefix)
+        redis_client, redis_version = open_redis(redis_url)
         try:
             database = open_database(tmp)
         except Exception as error:
@@ -1127,6 +1141,9 @@ def main(argv=None):
             log(f"bench: wrote the page-speed section of {args.results}")
         extra_measurements(args, database, tmp, clients["staff"], dashboard_list)
         log("bench: done")
+        if any(row.slices.errors for row in rows):
+            log("bench: some requests failed (see the errors column); exit status 1")
+            return 1
     except KeyboardInterrupt:
         log("bench: interrupted; cleaning up")
         return 130

@@ -130,3 +130,11 @@ def test_results_section_is_replaced_and_the_rest_kept():
     first = bench.replace_section("# Benchmark results\n\n## Launch day figures\n\nkept\n", "## Page speed\n\nt\n")
     assert first == "# Benchmark results\n\n## Launch day figures\n\nkept\n\n## Page speed\n\nt\n"
     assert bench.replace_section(first, "## Page speed\n\nu\n") == first.replace("\nt\n", "\nu\n")
+
+
+def test_errors_line_names_the_failing_pages():
+    ok = bench.Row(pages()[3], Slices([uniform_slice(10, 0.01, 0.02)]), 0.5, 100.0)
+    failed_slice = Slice(requests=10, seconds=1.0, bytes=0, errors=4, last_status=302, latency=[(0, 0.01), (100, 0.02)])
+    failed = bench.Row(pages()[4], Slices([failed_slice]), 0.1, 100.0)
+    assert bench.errors_line([ok]) == "Errors: none."
+    assert bench.errors_line([ok, failed]) == "ERRORS: search 4 (statuses other than 200: [302])."
