@@ -32,8 +32,12 @@ lint: install
 test: lint
 	$(VENV)/bin/pytest
 
+# The bench creates the database named in BENCH_DATABASE_URL (it must not exist), drops it at the end, and deletes
+# its own cache keys from BENCH_REDIS_URL; it needs wrk (apt-get install wrk). BENCH_ARGS: e.g. --rounds 5.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/courseweb_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
 bench: install
-	$(PY) bench/bench.py
+	BENCH_FROM_MAKE=1 DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/bench.py $(BENCH_ARGS)
 
 need-redis:
 	@test -n "$(REDIS_URL)" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run in the web process and a worker has nothing to do." >&2; exit 2; }

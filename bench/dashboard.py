@@ -92,10 +92,12 @@ def dashboard_pages(*, course_slug, log, students=STUDENTS):
         DashboardPage(
             "dashboard: student",
             reverse("dashboard:student", args=[slug, users[-1].enrollments.get().pk]),
-            "Student1999",
+            f"Student{students - 1}",
         ),  # fmt: skip
         DashboardPage("dashboard: unanswered", reverse("dashboard:unanswered", args=[slug]), "Forum questions"),
-        DashboardPage("dashboard: CSV, 2,000 rows", reverse("dashboard:students_csv", args=[slug]), "Student", False),
+        DashboardPage(
+            f"dashboard: CSV, {students:,} rows", reverse("dashboard:students_csv", args=[slug]), "Student", False
+        ),
     ]
 
 
