@@ -180,53 +180,42 @@ class CourseProgress:
         return round(100 * self.completed_count / self.lesson_count) if self.lesson_count else 0
 
 
-def progress_in_courses(*, user, opens_at: dict[int, OpensAt], at) -> dict[int, CourseProgress]:
-    """Return {course id: CourseProgress} of the user in each course of `opens_at`, in two queries whatever
-    the number of courses and lessons.
-
-    `opens_at[course id](lesson)` says when a lesson opens for the user's run of that course (the page
-    passes it from the release schedules, since runs are not this app's); the lesson to continue with is
-    the one the course home would offer.
+def progress_in_courses(*, user, outlines: dict[int, Outline], at) -> dict[int, CourseProgress]:
+    """Return {course id: CourseProgress} of the user in each course of `outlines` (each course's outline for
+    the user's run, outline_for: cached), in one query whatever the number of courses and lessons; the lesson
+    to continue with is the one the course home would offer.
     """
-    if not opens_at:
+    if not outlines:
         return {}
-    lessons = Lesson.objects.filter(course_id__in=list(opens_at)).in_syllabus_order().only(
-        "id", "course_id", "section_id", "title", "slug", "order", "release_after_days", "release_time",
-    )  # fmt: skip
-    rows = LessonProgress.objects.filter(user=user, lesson__course_id__in=list(opens_at)).only(
-        "lesson_id", "completed_at", "updated_at"
-    )
-    progress_by_course = {pk: {} for pk in opens_at}
-    lessons_by_course = {pk: [] for pk in opens_at}
-    course_of = {}
-    for lesson in lessons:
-        lessons_by_course[lesson.course_id].append(lesson)
-        course_of[lesson.id] = lesson.course_id
-    for row in rows:
-        if row.lesson_id in course_of:
-            progress_by_course[course_of[row.lesson_id]][row.lesson_id] = row
-    result = {}
-    for pk, course_lessons in lessons_by_course.items():
-        progress = progress_by_course[pk]
-        done = {lesson_id for lesson_id, row in progress.items() if row.completed_at}
-        last = max(progress.values(), key=lambda row: row.updated_at, default=None)
-        released = _released_by(opens_at[pk], at=at)
-        result[pk] = CourseProgress(
-            lesson_count=len(course_lessons),
-            completed_count=len(done),
-            continue_lesson=continue_with(
-                course_lessons, released=released, done=done, last_id=last.lesson_id if last else None
-            ),
+    progress = connection.ops.quote_name(LessonProgress._meta.db_table)
+    lessons = connection.ops.quote_name(Lesson._meta.db_table)
+    course_ids = list(outlines)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.course_id, p.lesson_id, p.completed_at IS NOT NULL FROM {progress} p "
+            f"JOIN {lessons} l ON l.id = p.lesson_id WHERE p.user_id = %s AND l.course_id IN "
+            f"({', '.join(['%s'] * len(course_ids))}) ORDER BY p.updated_at DESC, p.id DESC",
+            [user.pk, *course_ids],
         )
-    return result
+        rows = cursor.fetchall()
+    done = {pk: set() for pk in outlines}
+    last = {}
+    for course_id, lesson_id, completed in rows:
+        last.setdefault(course_id, lesson_id)  # the newest first
+        if completed:
+            done[course_id].add(lesson_id)
 
-
-def _released_by(opens_at: OpensAt, *, at):
     def released(lesson):
-        when = opens_at(lesson)
-        return when is None or when <= at
+        return lesson.opens_at is None or lesson.opens_at <= at
 
-    return released
+    return {
+        pk: CourseProgress(
+            lesson_count=outline.lesson_count,
+            completed_count=len(done[pk] & outline.lesson_ids),
+            continue_lesson=continue_with(outline.lessons, released=released, done=done[pk], last_id=last.get(pk)),
+        )
+        for pk, outline in outlines.items()
+    }
 
 
 def player_for(

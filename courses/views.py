@@ -29,7 +29,7 @@ from enrollment.access import (
     upgrade_offer,
 )
 from enrollment.models import Enrollment
-from enrollment.releases import schedule_for, schedules_for
+from enrollment.releases import schedule_for
 from enrollment.selectors import enrollments_of, latest_enrollment, offered_run
 
 from .content import built, content_version
@@ -134,15 +134,18 @@ def my_courses(*, user, at) -> list[MyCourse]:
     and upgrade offer. A fixed number of queries, whatever the number of enrollments and lessons.
     """
     enrollments = [e for e in enrollments_of(user=user) if e.run.course.is_published]
-    schedules = schedules_for(e.run for e in enrollments)
     # A course's progress is the student's in that course; its release dates are those of the run the
-    # access policy picks (the best-ranked enrollment), as on the course home.
+    # access policy picks (the best-ranked enrollment), as on the course home: that run's outline (cached).
     picked = {}
     for enrollment in by_rank(enrollments, at=at):
         picked.setdefault(enrollment.run.course_id, enrollment)
-    progress = progress_in_courses(
-        user=user, at=at, opens_at={pk: schedules[e.run_id].opens_at for pk, e in picked.items()}
-    )
+    outlines = {
+        pk: outline_for(
+            e.run.course, run_id=e.run_id, opens_at=schedule_for(e.run).opens_at, version=content_version(pk)
+        )
+        for pk, e in picked.items()
+    }
+    progress = progress_in_courses(user=user, at=at, outlines=outlines)
     return [
         MyCourse(
             enrollment=e,

@@ -68,14 +68,3 @@ def schedule_for(run: Run | None) -> ReleaseSchedule:
         version=content_version(run.course_id),
     )
     return ReleaseSchedule(run=run, overrides=overrides)
-
-
-def schedules_for(runs) -> dict[int, ReleaseSchedule]:
-    """Return {run id: its ReleaseSchedule} for these runs (one query: all their overrides)."""
-    runs = {run.pk: run for run in runs}
-    overrides = {pk: {} for pk in runs}
-    if runs:
-        rows = ReleaseOverride.objects.filter(run__in=list(runs)).values_list("run_id", "lesson_id", "opens_at")
-        for run_id, lesson_id, when in rows:
-            overrides[run_id][lesson_id] = when
-    return {pk: ReleaseSchedule(run=run, overrides=overrides[pk]) for pk, run in runs.items()}
