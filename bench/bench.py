@@ -428,6 +428,13 @@ def build_pages(args):
         Page('course search ("jitter buffer")', small.search_path, "<mark>", "student"),
         Page(f"course home ({large.lessons:,} lessons)", large.home_path, large.title, "student"),
     ]
+    # Bulk-built tables have no statistics yet; a live site's autovacuum keeps them. Without this, Postgres
+    # guessed 4 of the 2,000 lessons and joined the student's progress to them in 30 ms instead of 1.5.
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     staff, dashboard_list = None, []
     if args.dashboard_students:
         from bench.dashboard import dashboard_pages

@@ -21,7 +21,7 @@ from django.utils.formats import date_format
 from .currency import format_amount, minor_units
 from .models import Enrollment, Tier
 from .releases import ReleaseSchedule, schedule_for
-from .selectors import current_run
+from .selectors import current_run, enrollments_in
 
 LOGIN_REQUIRED = "login-required"
 NOT_ENROLLED = "not-enrolled"
@@ -180,9 +180,7 @@ class CourseAccess:
         self.enrollment = self._pick_enrollment() if self.is_authenticated and not self.is_staff else None
 
     def _pick_enrollment(self):
-        self.enrollments = list(
-            Enrollment.objects.filter(user=self.user, run__course=self.course).select_related("run", "tier")
-        )
+        self.enrollments = enrollments_in(user=self.user, course=self.course)
         return min(self.enrollments, key=lambda e: _rank(e, self.at), default=None)
 
     def _enrollment_refusal(self, *, lessons):

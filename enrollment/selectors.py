@@ -1,11 +1,12 @@
 """Reads of runs and enrollments that pages show (the access policy, enrollment/access.py, decides what they allow)."""
 
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
 from courses.content import built, content_version
 
-from .models import Enrollment, Run
+from .models import Enrollment, Run, Tier
 from .window import access_ends_at
 
 
@@ -19,6 +20,41 @@ def offered_run(*, course, now=None) -> Run | None:
 def _runs_on_sale(course) -> list[Run]:
     """The course's runs on sale with their tiers (saving a run or tier gives the course a new content version)."""
     return list(Run.objects.open_for_enrollment().filter(course=course).prefetch_related("tiers").order_by("starts_at"))
+
+
+def course_runs(course) -> dict[int, Run]:
+    """The course's runs by id, each with its course and tiers: built once per content version (saving a run or a
+    tier gives the course a new one). Shared by the requests of a process: read them, never change them."""
+
+    def read():
+        runs = list(Run.objects.filter(course_id=course.pk).prefetch_related("tiers"))
+        for run in runs:
+            run.course = course
+        return {run.pk: run for run in runs}
+
+    return built(f"course-runs:{course.pk}", read, version=content_version(course.pk))
+
+
+def enrollments_in(*, user, course) -> list[Enrollment]:
+    """The user's enrollments (every status) in the course's runs, each with its run and tier (one plain query:
+    the access policy asks it on every page of a course, and the ORM took longer to build it than to run it)."""
+    runs = course_runs(course)
+    if not runs:
+        return []
+    table = connection.ops.quote_name(Enrollment._meta.db_table)
+    enrollments = list(
+        Enrollment.objects.raw(
+            f"SELECT * FROM {table} WHERE user_id = %s AND run_id IN ({', '.join(['%s'] * len(runs))}) ORDER BY id",
+            [user.pk, *runs],
+        )
+    )
+    for enrollment in enrollments:
+        run = runs[enrollment.run_id]
+        enrollment.run = run
+        enrollment.tier = next((tier for tier in run.tiers.all() if tier.pk == enrollment.tier_id), None) or (
+            Tier.objects.get(pk=enrollment.tier_id)  # a tier of another run (never made by the services)
+        )
+    return enrollments
 
 
 def latest_enrollment(*, user) -> Enrollment | None:

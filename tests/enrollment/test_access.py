@@ -243,3 +243,22 @@ def test_a_free_preview_lesson_does_not_open_the_quiz_to_visitors(lesson, run):
     assert course_access(UserFactory(), lesson.course, at=at).quiz([lesson]).reason == NOT_ENROLLED
     assert course_access(AnonymousUser(), lesson.course, at=at).quiz([lesson]).reason == LOGIN_REQUIRED
     assert course_access(StaffFactory(), lesson.course, at=START - timedelta(days=9)).quiz([lesson])
+
+
+def test_the_policy_sees_a_moved_start_a_longer_tier_and_a_refund_at_once(lesson, run):
+    """The course's runs and tiers come from the cache (built once per content version); the enrollments never."""
+    student = enrol(run, tier=run.tiers.get()).user
+    during = START + timedelta(days=1)
+    assert can_open_lesson(student, lesson, at=during)
+
+    run.starts_at = START + timedelta(days=7)
+    run.save()
+    assert can_open_lesson(student, lesson, at=during).reason == NOT_STARTED
+
+    tier = run.tiers.get()
+    tier.months = 4
+    tier.save()
+    assert can_open_lesson(student, lesson, at=START + timedelta(days=7 + 90))
+
+    Enrollment.objects.filter(user=student).update(status=Enrollment.Status.REFUNDED)
+    assert can_open_lesson(student, lesson, at=START + timedelta(days=8)).reason == REFUNDED
