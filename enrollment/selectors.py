@@ -11,15 +11,17 @@ from .window import access_ends_at
 
 
 def offered_run(*, course, now=None) -> Run | None:
-    """Return the run on sale, with its tiers: the next open run to start, else the latest open one that has started."""
+    """Return the run on sale, with its tiers: the next open run to start, else the latest open one that has started.
+
+    On sale as `Run.is_on_sale` says (RunQuerySet.open_for_enrollment): enrolment open, in a published course.
+    """
     now = now or timezone.now()
-    runs = built(f"runs-on-sale:{course.pk}", lambda: _runs_on_sale(course), version=content_version(course.pk))
+    if not course.is_published:
+        return None
+    runs = sorted(
+        (run for run in course_runs(course).values() if run.enrollment_open), key=lambda run: (run.starts_at, run.pk)
+    )
     return next((run for run in runs if run.starts_at >= now), runs[-1] if runs else None)
-
-
-def _runs_on_sale(course) -> list[Run]:
-    """The course's runs on sale with their tiers (saving a run or tier gives the course a new content version)."""
-    return list(Run.objects.open_for_enrollment().filter(course=course).prefetch_related("tiers").order_by("starts_at"))
 
 
 def course_runs(course) -> dict[int, Run]:
